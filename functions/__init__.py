@@ -1,0 +1,1 @@
+"""chuchuang's serverless side: standard library and boto3 only."""

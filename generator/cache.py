@@ -1,0 +1,86 @@
+"""The build cache (``.chuchuang-cache/``): rendered Markdown, processed images, page keys.
+
+One SQLite file, safe to restore from any CI cache. A cache written by another
+chuchuang version, or one that SQLite cannot read, is discarded, never trusted.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from generator import __version__
+
+SCHEMA = f"chuchuang-cache-1/{__version__}"
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS markup (key TEXT PRIMARY KEY, html TEXT NOT NULL, text TEXT NOT NULL, words INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, view TEXT NOT NULL, files TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (path TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (site TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (site, path));
+"""
+
+
+class BuildCache:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "cache.sqlite"
+        for attempt in range(2):
+            db = None
+            try:
+                db = sqlite3.connect(path)
+                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("cache failed its integrity check")
+                db.executescript(_TABLES)
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                if row is not None and row[0] != SCHEMA:
+                    raise sqlite3.DatabaseError("cache written by another chuchuang version")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
+                db.commit()
+                return db
+            except sqlite3.DatabaseError:
+                if db is not None:
+                    db.close()
+                for stale in self.folder.glob("cache.sqlite*"):
+                    stale.unlink()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def markup(self, key: str) -> tuple[str, str, int] | None:
+        row = self.db.execute("SELECT html, text, words FROM markup WHERE key = ?", (key,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def put_markup(self, key: str, html: str, text: str, words: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO markup VALUES (?, ?, ?, ?)", (key, html, text, words))
+
+    def image(self, key: str) -> tuple[dict, list[str]] | None:
+        row = self.db.execute("SELECT view, files FROM images WHERE key = ?", (key,)).fetchone()
+        return (json.loads(row[0]), json.loads(row[1])) if row else None
+
+    def put_image(self, key: str, view: dict, files: list[tuple[str, bytes]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO blobs VALUES (?, ?)", files)
+        self.db.execute("INSERT OR REPLACE INTO images VALUES (?, ?, ?)",
+                        (key, json.dumps(view), json.dumps([p for p, _ in files])))
+
+    def blob(self, path: str) -> bytes | None:
+        row = self.db.execute("SELECT data FROM blobs WHERE path = ?", (path,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def page_keys(self, site: str) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, key FROM pages WHERE site = ?", (site,)))
+
+    def set_page_keys(self, site: str, keys: dict[str, str]) -> None:
+        self.db.execute("DELETE FROM pages WHERE site = ?", (site,))
+        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?)", [(site, p, k) for p, k in keys.items()])
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()

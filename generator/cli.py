@@ -1,0 +1,46 @@
+"""``chuchuang``: one entry point, one module per verb in ``generator.commands``.
+
+Exit codes: 0 ok, 1 content or input errors (reported, nothing written),
+2 usage errors.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from generator import __version__
+
+VERBS = ("new", "check", "build", "serve", "deploy", "commissions")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="chuchuang", description="A creator's shop window, from Markdown to orders.")
+    root.add_argument("--version", action="version", version=f"chuchuang {__version__}")
+    root.add_argument("-C", "--root", default=".", help="the site folder (holding site.yaml); default: current folder")
+    verbs = root.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+    for verb in VERBS:
+        try:
+            module = importlib.import_module(f"generator.commands.{verb}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"generator.commands.{verb}":
+                raise
+            continue
+        module.add_parser(verbs)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

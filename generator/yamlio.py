@@ -1,0 +1,172 @@
+"""Strict YAML reading with line marks.
+
+A YAML 1.2-flavoured safe loader: only ``true``/``false`` are booleans (no
+``no``/``on``), no sexagesimal or octal numbers, no aliases, no duplicate keys.
+Mappings and lists remember the line of every entry so errors can name it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+MAX_FRONT_MATTER = 64 * 1024
+
+
+class YamlError(Exception):
+    """A YAML document that cannot be read; carries a 1-based line and column."""
+
+    def __init__(self, message: str, line: int, column: int, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.hint = hint
+
+
+class LineDict(dict):
+    """A mapping that knows the (line, column) of each key, 1-based."""
+
+    line: int = 1
+    column: int = 1
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines: dict[object, tuple[int, int]] = {}
+
+    def where(self, key: object) -> tuple[int, int]:
+        return self.lines.get(key, (self.line, self.column))
+
+
+class LineList(list):
+    """A list that knows the (line, column) of each item, 1-based."""
+
+    line: int = 1
+    column: int = 1
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.lines: list[tuple[int, int]] = []
+
+    def where(self, index: int) -> tuple[int, int]:
+        return self.lines[index] if index < len(self.lines) else (self.line, self.column)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    yaml_implicit_resolvers: dict = {}
+
+    def __init__(self, stream: str, line_offset: int) -> None:
+        super().__init__(stream)
+        self.line_offset = line_offset
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise YamlError("YAML aliases (*name) are not allowed", *self._place(event.start_mark),
+                            hint="write the value out in full")
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise YamlError("YAML anchors (&name) are not allowed", *self._place(event.start_mark),
+                            hint="write the value out in full")
+        return super().compose_node(parent, index)
+
+    def _place(self, mark: yaml.Mark) -> tuple[int, int]:
+        return mark.line + 1 + self.line_offset, mark.column + 1
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        result = LineDict()
+        result.line, result.column = self._place(node.start_mark)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                raise YamlError(f"keys must be plain strings, not {key!r}", *self._place(key_node.start_mark),
+                                hint="quote the key")
+            if key in result:
+                line, _ = result.lines[key]
+                raise YamlError(f"duplicate key '{key}' (first on line {line})",
+                                *self._place(key_node.start_mark), hint="remove one of them")
+            result[key] = self.construct_object(value_node, deep=True)
+            result.lines[key] = self._place(key_node.start_mark)
+        return result
+
+    def construct_sequence(self, node, deep=False):  # type: ignore[override]
+        result = LineList(self.construct_object(child, deep=True) for child in node.value)
+        result.lines = [self._place(child.start_mark) for child in node.value]
+        result.line, result.column = self._place(node.start_mark)
+        return result
+
+
+def _construct_map(loader: _StrictLoader, node):
+    return loader.construct_mapping(node)
+
+
+def _construct_seq(loader: _StrictLoader, node):
+    return loader.construct_sequence(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                    list("tTfF"))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
+                                    list("-+0123456789"))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                    re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"),
+                                    list("-+0123456789."))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
+                                    ["~", "n", "N", ""])
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:timestamp",
+                                    re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt ][0-9:.]+(?:Z|[-+][0-9:]+)?)?$"),
+                                    list("0123456789"))
+
+
+def load(text: str, line_offset: int = 0) -> object:
+    """Parse one YAML document strictly; raise :class:`YamlError` with a 1-based place."""
+    loader = _StrictLoader(text, line_offset)
+    try:
+        return loader.get_single_data()
+    except YamlError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = loader._place(mark) if mark else (1 + line_offset, 1)
+        raise YamlError(f"YAML syntax: {exc.problem or exc.context}", line, column,
+                        hint="check indentation and quote values that contain ':' or '#'") from None
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        raise YamlError(f"YAML: {exc}", 1 + line_offset, 1) from None
+    finally:
+        loader.dispose()
+
+
+def split_front_matter(text: str) -> tuple[str, str, int]:
+    """Split ``---`` front-matter from the body: (yaml_text, body, body_start_line)."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip("\r") != "---":
+        raise YamlError("file must start with '---' front-matter", 1, 1,
+                        hint="put '---' on the first line, the YAML keys, then '---'")
+    for index in range(1, len(lines)):
+        if lines[index].rstrip("\r") in ("---", "..."):
+            yaml_text = "\n".join(lines[1:index])
+            if len(yaml_text) > MAX_FRONT_MATTER:
+                raise YamlError("front-matter is larger than 64 KiB", 2, 1)
+            return yaml_text, "\n".join(lines[index + 1:]), index + 2
+    raise YamlError("front-matter has no closing '---'", 1, 1,
+                    hint="end the YAML block with a line holding only '---'")
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 file (a BOM is tolerated); raise YamlError on undecodable bytes."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise YamlError(f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})", line, 1,
+                        hint="save the file as UTF-8") from None
+    if "\x00" in text:
+        raise YamlError("file contains NUL bytes", text[:text.index("\x00")].count("\n") + 1, 1,
+                        hint="is this a binary file?")
+    return text.replace("\r\n", "\n")

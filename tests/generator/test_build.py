@@ -1,0 +1,190 @@
+"""The build: pages, catalog beside the site, incremental and atomic."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from generator import build as build_module
+from generator.build import BuildOptions, build
+from generator.diagnostics import BuildError
+
+TODAY = dt.date(2026, 11, 25)
+
+
+def options(site: Path, **kw) -> BuildOptions:
+    return BuildOptions(root=site, out=site / "public", catalog=site / "catalog.json", today=TODAY, jobs=1, **kw)
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_minimal_site_builds_every_page_kind(minimal_site: Path) -> None:
+    result = build(options(minimal_site))
+    files = set(tree(minimal_site / "public"))
+    for page in ["index.html", "404.html", "robots.txt", "sitemap.xml", "index.json", "mei/index.html",
+                 "mei/index.xml", "mei/oolong/index.html", "mei/teapot/index.html", "tags/tea/index.html",
+                 "tags/茶/index.html", "tags/index.html", "cart/index.html", "checkout/index.html",
+                 "favourites/index.html"]:
+        assert page in files, page
+    assert not any("secret-draft" in f for f in files)
+    assert any(re.fullmatch(r"assets/app\.[0-9a-f]{10}\.css", f) for f in files)
+    assert result.rendered == result.pages and result.reused == 0
+
+
+def test_catalog_is_beside_the_site_with_minor_units_and_rate_rules(minimal_site: Path) -> None:
+    build(options(minimal_site))
+    catalog = json.loads((minimal_site / "catalog.json").read_text())
+    products = {p["id"]: p for p in catalog["products"]}
+    assert set(products) == {"mei--oolong", "mei--teapot"}
+    oolong = products["mei--oolong"]
+    assert (oolong["price"], oolong["currency"], oolong["stock"]) == (12800, "CNY", 10)
+    assert (oolong["partner"], oolong["merchant"]) == ("weimai", "tea-house")
+    assert (oolong["rate"], oolong["rate_rule"]) == ("0.12", "agreement:mei/tea-house/2026-01-01")
+    assert products["mei--teapot"]["rate_rule"] == "partner-default:tmall"
+    assert catalog["partners"]["weimai"]["handoff"]["type"] == "webhook"
+    assert not (minimal_site / "public" / "catalog.json").exists()
+
+
+def test_published_pages_never_mention_commission(minimal_site: Path) -> None:
+    build(options(minimal_site))
+    for path in (minimal_site / "public").rglob("*"):
+        if path.is_file() and path.suffix in {".html", ".xml", ".json", ".txt", ".js", ".css"}:
+            text = path.read_text(encoding="utf-8")
+            for word in ("rate_rule", "agreement:", "partner-default:", '"rate"', "lock_days"):
+                assert word not in text, f"{word!r} in {path}"
+
+
+def test_images_are_webp_with_width_and_height(minimal_site: Path) -> None:
+    build(options(minimal_site))
+    html = (minimal_site / "public" / "mei" / "oolong" / "index.html").read_text()
+    imgs = re.findall(r"<img\b[^>]*>", html)
+    assert imgs
+    for img in imgs:
+        assert re.search(r'\bwidth="\d+"', img) and re.search(r'\bheight="\d+"', img), img
+    assert ".webp" in html
+
+
+def test_second_build_without_change_renders_nothing(minimal_site: Path) -> None:
+    build(options(minimal_site))
+    before = tree(minimal_site / "public")
+    result = build(options(minimal_site))
+    assert result.rendered == 0 and result.reused == result.pages and result.written == 0
+    assert "0 rendered" in result.summary()
+    assert tree(minimal_site / "public") == before
+
+
+def test_changed_product_rerenders_it_and_its_listings_only(minimal_site: Path) -> None:
+    page = minimal_site / "content" / "mei" / "teapot.md"
+    # With an explicit description the body is not part of the product's card, so
+    # pages that only list the card (the related oolong page) stay as they are.
+    page.write_text(page.read_text().replace("tags: [tea]", "tags: [tea]\ndescription: Heat-proof"))
+    build(options(minimal_site))
+    page.write_text(page.read_text().replace("Heat-proof glass", "Heat-proof borosilicate glass"))
+    result = build(options(minimal_site))
+    assert "mei/teapot/index.html" in result.rendered_pages
+    assert "mei/oolong/index.html" not in result.rendered_pages
+    assert "cart/index.html" not in result.rendered_pages
+
+
+def test_incremental_output_equals_a_clean_build(minimal_site: Path, tmp_path: Path) -> None:
+    build(options(minimal_site))
+    page = minimal_site / "content" / "mei" / "oolong.md"
+    page.write_text(page.read_text().replace('"128.00"', '"138.00"').replace("[tea, 茶]", "[tea, 乌龙]"))
+    build(options(minimal_site))
+    incremental = tree(minimal_site / "public")
+    clean = build(BuildOptions(root=minimal_site, out=tmp_path / "clean", catalog=tmp_path / "c.json",
+                               today=TODAY, jobs=1, clean=True))
+    assert clean.reused == 0
+    assert tree(tmp_path / "clean") == incremental
+
+
+def test_failure_halfway_leaves_previous_site_untouched(minimal_site: Path, monkeypatch) -> None:
+    build(options(minimal_site))
+    before = tree(minimal_site / "public")
+    catalog_before = (minimal_site / "catalog.json").read_bytes()
+    page = minimal_site / "content" / "mei" / "oolong.md"
+    page.write_text(page.read_text().replace('"128.00"', '"99.00"'))
+    writes = {"n": 0}
+    real_write = build_module._write
+
+    def flaky_write(path: Path, data: bytes) -> None:
+        writes["n"] += 1
+        if writes["n"] == 3:
+            raise OSError(28, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(build_module, "_write", flaky_write)
+    with pytest.raises(OSError):
+        build(options(minimal_site, clean=True))
+    assert tree(minimal_site / "public") == before
+    assert (minimal_site / "catalog.json").read_bytes() == catalog_before
+    assert not list(minimal_site.glob(".public.staging-*"))
+
+
+def test_template_error_is_a_diagnostic_and_keeps_the_site(minimal_site: Path) -> None:
+    import shutil
+    shutil.copytree(build_module.DEFAULT_TEMPLATES, minimal_site / "templates")
+    build(options(minimal_site))
+    before = tree(minimal_site / "public")
+    product = minimal_site / "templates" / "product.html"
+    product.write_text(product.read_text() + "\n{% if %}\n")
+    with pytest.raises(BuildError) as info:
+        build(options(minimal_site))
+    [diag] = info.value.report.errors
+    assert diag.code == "template.error" and Path(diag.file).name == "product.html"
+    assert tree(minimal_site / "public") == before
+
+
+def test_base_url_with_sub_path_prefixes_every_link(minimal_site: Path) -> None:
+    build(options(minimal_site, base_url="https://preview.test/pr-7/"))
+    html = (minimal_site / "public" / "mei" / "oolong" / "index.html").read_text()
+    hrefs = re.findall(r'(?:href|src)="(/[^"]*)"', html)
+    assert hrefs and all(h.startswith("/pr-7/") for h in hrefs), [h for h in hrefs if not h.startswith("/pr-7/")]
+    assert '<link rel="canonical" href="https://preview.test/pr-7/mei/oolong/">' in html
+
+
+class _Attrs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad: list[str] = []
+        self.inline_scripts = 0
+        self._script_type: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.bad.append(f"<{tag} {name}>")
+            if value and name in ("href", "src", "action", "formaction") and \
+                    re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(("javascript:", "data:", "vbscript:")):
+                self.bad.append(f"<{tag} {name}={value}>")
+            if name == "style":
+                self.bad.append(f"<{tag} style>")
+        if tag == "script":
+            attrs_d = dict(attrs)
+            self._script_type = attrs_d.get("type", "")
+            if "src" not in attrs_d and self._script_type != "application/ld+json":
+                self.inline_scripts += 1
+
+
+def test_demo_build_has_no_event_handlers_or_script_urls(demo_site: Path) -> None:
+    result = build(BuildOptions(root=demo_site, out=demo_site / "public", catalog=demo_site / "catalog.json",
+                                today=TODAY))
+    product_pages = [p for p in (demo_site / "public").glob("*/*/index.html") if p.parent.parent.name != "tags"]
+    assert len(product_pages) >= 40
+    assert result.pages > 60
+    for page in (demo_site / "public").rglob("*.html"):
+        parser = _Attrs()
+        parser.feed(page.read_text(encoding="utf-8"))
+        assert parser.bad == [], (page, parser.bad)
+        assert parser.inline_scripts == 0, page
+    catalog = json.loads((demo_site / "catalog.json").read_text())
+    assert len(catalog["products"]) >= 40
+    assert all(isinstance(p["price"], int) and isinstance(p["stock"], int) for p in catalog["products"])

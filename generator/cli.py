@@ -33,6 +33,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.verb in ("commissions", "deploy"):
+        from pathlib import Path
+
+        from generator.local_env import use_serve_backend
+
+        use_serve_backend(Path(args.root))
     try:
         return int(args.run(args))
     except KeyboardInterrupt:

@@ -118,7 +118,8 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered) -> SitePlan:
     jobs.append(PageJob("sitemap.xml", "sitemap.xml", None, {"urls": urls}))
     jobs.append(PageJob("robots.txt", "robots.txt", None, {}))
     index = {"version": 1, "products": [
-        {"id": c.id, "url": c.url, "title": c.title, "creator": c.creator_name, "price": c.price,
+        {"id": c.id, "url": c.url, "title": c.title, "creator": c.creator_name, "creator_id": c.creator_id,
+         "partner": c.partner_name, "price": c.price,
          "image": c.image.src if c.image else None, "tags": [t.name for t in c.tags],
          "date": c.date.isoformat(), "sold_out": c.sold_out}
         for c in (cards[p.id] for p in products)]}

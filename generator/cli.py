@@ -27,7 +27,9 @@ def parser() -> argparse.ArgumentParser:
             if exc.name != f"generator.commands.{verb}":
                 raise
             continue
-        module.add_parser(verbs)
+        sub = module.add_parser(verbs)
+        if sub is not None and sub.get_default("run") is None:
+            sub.set_defaults(run=module.run)
     return root
 
 

@@ -1,9 +1,45 @@
 """The commission ledger (append-only) and the monthly statements read from it.
 
-Entries are only ever added: ``pending`` at checkout, ``confirmed`` when the
-merchant completes the order, ``reversal`` (negative) on cancel or refund.
+The rule: **the sum of a creator's entries is exactly what they are owed**
+(or will be, while pending), and a month's statement total is the sum of
+that month's entries, to the cent. Entries are only ever added, never edited
+or deleted; each sits in one of two buckets (:attr:`LedgerEntry.bucket`):
+
+========================  =========  =========  ===========  =============================
+entry                     status     bucket     commission   marker
+========================  =========  =========  ===========  =============================
+checkout                  pending    pending    +c           —
+completion: release       pending    pending    −(c − r)     ``released_by="completed"``
+completion: confirm       confirmed  confirmed  +(c − r)     —
+cancel/refund before it   reversal   pending    −d           ``reverses="pending"``
+refund after completion   reversal   confirmed  −d           ``reverses="confirmed"``
+========================  =========  =========  ===========  =============================
+
+(``c`` the line's commission, ``r`` what was already reversed when the order
+completed, ``d`` the newly reversed part.) So completion moves the remaining
+pending amount into the confirmed bucket like an accounting transfer: a
+release entry takes it out of ``pending``, a confirmed entry puts it into
+``confirmed``, and the line's sum stays ``c − r``. A release entry is the only
+``pending`` entry with a negative commission and is told apart by its
+``released_by`` field (``None`` on every other entry).
+
+Keys: ``COMMISSION#<yyyy-mm>#<order>#<line>#<seq>`` with ``seq`` = 2 × the
+order version that wrote the entry, + 1 for the confirmed entry of a
+completion (its release takes the even number). The checkout entry is seq 0
+(version 0); every later event bumps the version, so seq is unique and
+increasing per line and a completion's release sorts before its confirmation.
+``store.entry_key`` pads seq to 3 digits, a minimum width: keys stay unique
+past 999 (order version 500+), only the key's lexicographic order would not
+follow seq there, and :func:`statements` sorts entries itself.
+
+Entries count in the month they are written, so an order checked out in one
+month and completed in the next shows ``pending`` +c in the first and the
+release −c with the confirmation +c in the second; every month's ``net`` is
+still the sum of its own entries and the months add up to what is owed.
+
 ``payable`` is not written: a statement derives it from a confirmed entry
-whose ``lock_days`` after-sales window has passed (see :func:`statement`).
+whose ``lock_days`` after-sales window has passed, less reversals of the
+confirmed bucket inside the window (see :func:`statements`).
 """
 from __future__ import annotations
 
@@ -22,12 +58,12 @@ class LedgerEntry:
     creator: str
     order_id: str
     line: int
-    seq: int               # the order version that wrote it: unique and increasing per line
+    seq: int               # 2 × the order version that wrote it (+1: a completion's confirmed entry)
     product_id: str
     title: str
     merchant: str
     partner: str
-    status: str            # pending | confirmed | reversal
+    status: str            # pending (incl. releases) | confirmed | reversal
     amount: int            # the line total the commission is on, minor units
     currency: str
     rate: str
@@ -37,10 +73,20 @@ class LedgerEntry:
     reverses: str | None = None   # for reversals: "pending" or "confirmed"
     refunded: int = 0             # for refund reversals: the order's refunded total so far
     event_id: str | None = None
+    released_by: str | None = None  # for pending release entries: "completed"
 
     @property
     def month(self) -> str:
         return self.created_at[:7]
+
+    @property
+    def bucket(self) -> str:
+        """``pending`` (checkout entries, releases, reversals of pending) or ``confirmed``."""
+        if self.status == "pending" or self.reverses == "pending":
+            return "pending"
+        if self.status == "confirmed" or self.reverses == "confirmed":
+            return "confirmed"
+        raise ValueError(f"ledger entry {self.order_id}/{self.line}/{self.seq} has no bucket: {self.status}")
 
     def to_item(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,8 +96,14 @@ class LedgerEntry:
         return cls(**{k: v for k, v in item.items() if k in cls.__dataclass_fields__})
 
 
-def _entry(order: Order, line: OrderLine, status: str, commission: int, at: str, **extra: Any) -> LedgerEntry:
-    return LedgerEntry(creator=line.creator, order_id=order.id, line=line.line, seq=order.version,
+def seq(order: Order, confirmed: bool = False) -> int:
+    """The key's ``seq`` for an entry written at ``order``'s version (see the module docstring)."""
+    return 2 * order.version + (1 if confirmed else 0)
+
+
+def _entry(order: Order, line: OrderLine, status: str, commission: int, at: str, *, confirmed: bool = False,
+           **extra: Any) -> LedgerEntry:
+    return LedgerEntry(creator=line.creator, order_id=order.id, line=line.line, seq=seq(order, confirmed),
                        product_id=line.product_id, title=line.title, merchant=order.merchant,
                        partner=order.partner, status=status, amount=line.amount, currency=order.currency,
                        rate=line.rate, rule=line.rate_rule, commission=commission, created_at=at, **extra)
@@ -63,9 +115,17 @@ def pending_entries(order: Order) -> list[LedgerEntry]:
 
 
 def confirmed_entries(order: Order, event_id: str) -> list[LedgerEntry]:
-    """``confirmed`` entries for a completed order: each line's commission less what was reversed."""
-    return [_entry(order, line, "confirmed", line.commission - line.reversed, order.updated_at, event_id=event_id)
-            for line in order.lines if line.commission - line.reversed > 0]
+    """What completing ``order`` appends, per line with something left (``commission − reversed > 0``):
+
+    a ``pending`` release of −left (``released_by="completed"``, seq 2v) and a
+    ``confirmed`` entry of +left (seq 2v + 1). Releases come first.
+    """
+    left = [(line, line.commission - line.reversed) for line in order.lines if line.commission - line.reversed > 0]
+    releases = [_entry(order, line, "pending", -amount, order.updated_at, event_id=event_id,
+                       released_by="completed") for line, amount in left]
+    confirmed = [_entry(order, line, "confirmed", amount, order.updated_at, confirmed=True, event_id=event_id)
+                 for line, amount in left]
+    return releases + confirmed
 
 
 def reverse(order: Order, refunded: int, event_id: str) -> tuple[tuple[OrderLine, ...], list[LedgerEntry]]:
@@ -108,11 +168,14 @@ class Statement:
 
     @property
     def totals(self) -> dict[str, int]:
-        """Sums of the listed entries: ``pending`` + ``confirmed`` (each net of its reversals) = ``net``."""
-        pending = sum(ln.entry.commission for ln in self.lines
-                      if ln.entry.status == "pending" or ln.entry.reverses == "pending")
-        confirmed = sum(ln.entry.commission for ln in self.lines
-                        if ln.entry.status == "confirmed" or ln.entry.reverses == "confirmed")
+        """Sums of the listed entries by bucket: ``pending`` + ``confirmed`` = ``net`` = the sum of all.
+
+        ``pending`` nets checkout entries, releases and reversals of pending;
+        ``confirmed`` nets confirmed entries and their reversals. ``payable``
+        is derived (see :func:`statements`), not a sum of entries.
+        """
+        pending = sum(ln.entry.commission for ln in self.lines if ln.entry.bucket == "pending")
+        confirmed = sum(ln.entry.commission for ln in self.lines if ln.entry.bucket == "confirmed")
         return {"pending": pending, "confirmed": confirmed, "net": pending + confirmed,
                 "payable": sum(ln.payable for ln in self.lines)}
 

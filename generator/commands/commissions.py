@@ -1,4 +1,9 @@
-"""``chuchuang commissions``: monthly commission statements read from the ledger."""
+"""``chuchuang commissions``: monthly commission statements read from the ledger.
+
+Every entry is listed, including the ``pending`` release a completion appends
+(shown as "pending released (completed)"; ``released_by`` in csv and json), so
+each statement's ``net`` is the sum of its listed commissions, to the cent.
+"""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +22,7 @@ from functions.money import exponent, format_minor
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 COLUMNS = ("creator", "month", "created_at", "order_id", "line", "product_id", "status", "reverses", "amount",
-           "currency", "rate", "rule", "commission", "payable")
+           "currency", "rate", "rule", "commission", "payable", "released_by")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -37,6 +42,15 @@ def _decimal(amount: int, currency: str) -> str:
     return str(Decimal(amount).scaleb(-exponent(currency)))
 
 
+def status_text(entry: commissions.LedgerEntry) -> str:
+    """The status as a statement reader sees it, e.g. "pending released (completed)", "reversal of pending"."""
+    if entry.status == "reversal":
+        return f"reversal of {entry.reverses}"
+    if entry.released_by:
+        return f"{entry.status} released ({entry.released_by})"
+    return entry.status
+
+
 def _table(statements: list[commissions.Statement]) -> str:
     out = []
     for st in statements:
@@ -44,7 +58,7 @@ def _table(statements: list[commissions.Statement]) -> str:
         rows = [("date", "order", "product", "amount", "rate", "rule", "commission", "status")]
         for ln in st.lines:
             e = ln.entry
-            status = e.status if e.status != "reversal" else f"reversal of {e.reverses}"
+            status = status_text(e)
             if ln.payable_at:
                 status += f" (payable {ln.payable_at[:10]})" if not ln.payable else " (payable)"
             rows.append((e.created_at[:10], e.order_id, e.product_id, format_minor(e.amount, e.currency), e.rate,
@@ -68,7 +82,8 @@ def _csv(statements: list[commissions.Statement]) -> str:
             e = ln.entry
             writer.writerow((e.creator, e.month, e.created_at, e.order_id, e.line, e.product_id, e.status,
                              e.reverses or "", _decimal(e.amount, e.currency), e.currency, e.rate, e.rule,
-                             _decimal(e.commission, e.currency), _decimal(ln.payable, e.currency)))
+                             _decimal(e.commission, e.currency), _decimal(ln.payable, e.currency),
+                             e.released_by or ""))
     return buffer.getvalue()
 
 

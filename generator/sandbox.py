@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, urlencode
 
-from functions import signatures, store
+from functions import dynamo, signatures, store
 from functions.catalog import Catalog
 from generator.local_api import dispatch
 
@@ -123,7 +123,7 @@ class Sandbox:
     def _page(self, body: str) -> tuple[int, dict[str, str], bytes]:
         doc = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-               f"<title>Sandbox merchant · chuchuang (local only)</title>"
+               f"<title>Sandbox merchant · chuchuang (local only)</title><link rel=\"icon\" href=\"data:,\">"
                f"<link rel=\"stylesheet\" href=\"/_sandbox.css\"></head><body class=\"sandbox\">"
                f"<p class=\"sandbox-banner\">LOCAL SANDBOX — a stand-in for partner shops; never deployed.</p>"
                f"{body}</body></html>")
@@ -131,10 +131,11 @@ class Sandbox:
 
     def _orders(self) -> list[dict]:
         items = []
-        for page in store.client("dynamodb").get_paginator("scan").paginate(
-                TableName=store.table(), FilterExpression="SK = :sk",
+        # A scan is fine for a local sandbox; the deployed functions never scan.
+        for page in dynamo.client("dynamodb").get_paginator("scan").paginate(
+                TableName=dynamo.table(), FilterExpression="SK = :sk",
                 ExpressionAttributeValues={":sk": {"S": "ORDER"}}):
-            items += [store._attrs(i) for i in page["Items"]]
+            items += [dynamo.attrs(i) for i in page["Items"]]
         return sorted(items, key=lambda o: o["created_at"], reverse=True)
 
     def _index(self, query: dict[str, str]) -> str:

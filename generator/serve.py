@@ -76,6 +76,7 @@ class DevServer:
         self.state = _State()
         self.changed = threading.Condition()
         self.stopping = threading.Event()
+        self.watching = threading.Event()
         self.backend = None
         self.sandbox: Sandbox | None = None
         self.httpd: ThreadingHTTPServer | None = None
@@ -109,6 +110,8 @@ class DevServer:
         self._spawn(self.httpd.serve_forever, "chuchuang-http")
         if self.watch:
             self._spawn(self._watch, "chuchuang-watch")
+            # An edit made before the watcher is up would be missed; wait for it.
+            self.watching.wait(timeout=10)
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -150,9 +153,12 @@ class DevServer:
         import watchfiles
 
         paths = [p for p in (self.root / "content", self.root / "templates", self.root / "site.yaml") if p.exists()]
-        for _changes in watchfiles.watch(*paths, stop_event=self.stopping, debounce=150, step=50,
-                                         raise_interrupt=False):
-            self.rebuild()
+        # yield_on_timeout: the first (empty) yield says the watcher is running.
+        for changes in watchfiles.watch(*paths, stop_event=self.stopping, debounce=150, step=50,
+                                        rust_timeout=200, yield_on_timeout=True, raise_interrupt=False):
+            self.watching.set()
+            if changes:
+                self.rebuild()
 
     def stop(self) -> None:
         """Stop every thread and server this run started."""

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOWED = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "functions"}
+# boto3 and what botocore itself imports (certifi only when it is installed: botocore's optional CA bundle).
+ALLOWED = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "certifi", "functions"}
 CODE = "import functions.app, functions.worker, functions.sweep, sys; print('\\n'.join(sys.modules))"
 
 

@@ -24,7 +24,7 @@ from urllib.parse import unquote
 from functions.catalog import load as load_catalog
 from generator.build import BuildOptions, build
 from generator.diagnostics import BuildError
-from generator.local_api import MAX_REQUEST_BODY, dispatch
+from generator.local_api import MAX_REQUEST_BODY, ApiRequestHandler, dispatch
 from generator.local_env import remove_record, write_record
 from generator.sandbox import SANDBOX_CSS, Sandbox
 
@@ -227,8 +227,9 @@ class _Server(ThreadingHTTPServer):
 
 
 def _handler_for(server: DevServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(ApiRequestHandler):
+        """Site files, /api (through the local adapter), the sandbox and the reload channel."""
+
         server_version = "chuchuang-serve"
 
         def _handle(self) -> None:
@@ -295,23 +296,7 @@ def _handler_for(server: DevServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"event: " + kind + b"\ndata: " + data + b"\n\n")
             self.wfile.flush()
 
-        def _send(self, status: int, headers: dict[str, str], data: bytes, close: bool = False) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            if close:
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
         do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_HEAD = _handle
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
 
         def handle(self) -> None:
             try:

@@ -104,6 +104,7 @@ class DevServer:
                 os.environ[partner.secret_env] = secret
                 self.sandbox.secrets[partner.id] = secret
             self.backend = start_backend(self.sandbox.localise(catalog))
+            self._create_bucket()
             write_record(self.root, {"url": self.url, "endpoint": self.backend.endpoint, "table": self.backend.table,
                                      "queue_url": self.backend.queue_url,
                                      "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")})
@@ -112,6 +113,21 @@ class DevServer:
             self._spawn(self._watch, "chuchuang-watch")
             # An edit made before the watcher is up would be missed; wait for it.
             self.watching.wait(timeout=10)
+
+    def _create_bucket(self) -> None:
+        """An empty site bucket in the embedded backend, so ``deploy --dry-run`` can plan against it."""
+        from functions import dynamo
+        from generator.config import load_config
+
+        config, _ = load_config(self.root / "site.yaml")
+        if config is not None and config.deploy.bucket:
+            s3 = dynamo.client("s3")
+            try:
+                s3.head_bucket(Bucket=config.deploy.bucket)
+            except Exception:
+                region = s3.meta.region_name
+                extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                s3.create_bucket(Bucket=config.deploy.bucket, **extra)
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -140,6 +140,15 @@ def test_ctrl_c_stops_everything_without_traceback(minimal_site: Path) -> None:
         assert any(line.startswith("serving") for line in lines), "".join(lines)
         record = json.loads((minimal_site / ".chuchuang" / "serve.json").read_text())
         assert record["pid"] == proc.pid
+        # Other commands in the same folder use serve's embedded backend.
+        plan = subprocess.run([sys.executable, "-m", "generator.cli", "-C", str(minimal_site), "deploy", "--dry-run",
+                               "--out", str(minimal_site / "public")], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert plan.returncode == 0, plan.stderr
+        assert "using the embedded backend" in plan.stderr and "dry run" in plan.stdout + plan.stderr
+        statement = subprocess.run([sys.executable, "-m", "generator.cli", "-C", str(minimal_site), "commissions"],
+                                   capture_output=True, text=True, env=env, timeout=60)
+        assert statement.returncode == 0, statement.stderr
         events = Events(f"http://127.0.0.1:{port}/")  # an open page must not keep serve alive
         proc.send_signal(signal.SIGINT)
         rest = proc.communicate(timeout=15)[1]

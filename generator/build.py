@@ -2,36 +2,56 @@
 
 Pages are written to a staging folder beside the output and swapped in only
 when everything succeeded, so a failed build leaves the previous site intact.
-A page whose inputs (its data, the templates, the config, chuchuang's version)
-hash to the key recorded last time is linked from the previous output instead
-of being rendered again.
+A page whose inputs (its data, the templates it uses, the config, chuchuang's
+version) hash to the key recorded last time is linked from the previous output
+instead of being rendered again. When no input file changed at all and the
+output is as the last build left it, the build stops after comparing digests.
+Documents are read, checked and rendered to HTML once per change (cached by
+their bytes), in worker processes when there are many.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import jinja2
 
 from functions.catalog import Catalog, PartnerEntry
 from functions.catalog import Product as CatalogProduct
 from generator import __version__
-from generator.assets import AVATAR_WIDTHS, IMAGE_WIDTHS, ImageError, OutputFile, collect_static, process_image
+from generator.assets import (
+    AVATAR_WIDTHS,
+    IMAGE_WIDTHS,
+    ImageError,
+    OutputFile,
+    collect_static,
+    process_image,
+)
 from generator.cache import BuildCache
 from generator.config import SiteConfig, load_config
-from generator.content import Content, read_content
-from generator.diagnostics import BuildError, Report
+from generator.content import Content, Creator, FileTask, Record, read_content
+from generator.diagnostics import BuildError, Diagnostic, Report
 from generator.markup import render as render_markdown
 from generator.pages import Rendered, plan
-from generator.render import PageJob, SiteGlobals, fingerprint, make_env, render_page
+from generator.progress import Progress
+from generator.related import related
+from generator.render import Fingerprinter, PageJob, SiteGlobals, make_env
+from generator.snapshot import inputs_digest, outputs_digest, template_digests
 from generator.views import ImageView
+from generator.workers import (
+    TemplateFailure,
+    Workers,
+    load_chunk,
+    render_chunk,
+    same_bytes,
+    template_error,
+)
 
 # A site without its own templates/ uses the ones this checkout ships.
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -47,6 +67,7 @@ class BuildOptions:
     jobs: int = 0             # 0: one per core
     base_url: str | None = None
     today: dt.date | None = None
+    progress: bool | None = None    # None: a bar on a terminal, none in CI
 
 
 @dataclass(frozen=True)
@@ -65,62 +86,97 @@ class BuildResult:
                 f"{self.reused} unchanged; {self.written} files written to {self.out}")
 
 
-def load_site(root: Path) -> tuple[SiteConfig, Content]:
-    """Read and check site.yaml and content; raise BuildError with every problem."""
-    config, report = load_config(root / "site.yaml")
-    if config is None:
-        raise BuildError(report)
-    content, content_report = read_content(root / "content", config)
-    if not content_report.ok:
-        raise BuildError(content_report)
-    return config, content
-
-
 def build(options: BuildOptions) -> BuildResult:
     """Build the showcase into ``options.out`` and write the catalog beside it."""
     started = time.perf_counter()
     root = options.root
-    config, content = load_site(root)
-    if options.base_url:
-        config = _with_base_url(config, options.base_url)
+    progress = Progress(enabled=options.progress)
+    templates = root / "templates" if (root / "templates").is_dir() else DEFAULT_TEMPLATES
     today = options.today or _today()
+    site_key = str(options.out.resolve())
     cache = BuildCache(root / ".chuchuang-cache")
     try:
-        rendered, image_files = _render_inputs(content, cache)
-        site_plan = plan(config, content, rendered)
-        templates = root / "templates" if (root / "templates").is_dir() else DEFAULT_TEMPLATES
-        static = collect_static(templates / "static")
-        site = SiteGlobals(config.title, config.description, config.language, config.disclosure,
-                           config.base_url)
-        salt = fingerprint(__version__, _tree_hash(templates), asdict(site), static.urls)
-        site_key = str(options.out.resolve())
-        old_keys = {} if options.clean else cache.page_keys(site_key)
-        keys = {job.out: fingerprint(salt, job.template, job.meta, job.context) for job in site_plan.jobs}
-        reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == keys[j.out] and (options.out / j.out).is_file()]
-        reused = {j.out for j in reuse}
-        todo = [j for j in site_plan.jobs if j.out not in reused]
-        staging = options.out.with_name(f".{options.out.name}.staging-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
-            for job in reuse:
-                _link(options.out / job.out, staging / job.out)
-            written = _render_all(templates, site, static.urls, todo, staging, options.jobs)
-            extra = [*static.files, *image_files,
-                     OutputFile("index.json", json.dumps(site_plan.index, ensure_ascii=False,
-                                                         separators=(",", ":")).encode())]
-            for item in extra:
-                written += _write_or_link(options.out / item.path, staging / item.path, item.data)
-            catalog_text = make_catalog(config, content, today).to_json()
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _swap(staging, options.out)
-        _write_atomic(options.catalog, catalog_text.encode())
-        cache.set_page_keys(site_key, keys)
+        state = f"{__version__}\0{site_key}\0{options.catalog.resolve()}\0{options.base_url}\0{today}"
+        inputs = "" if options.clean else inputs_digest(root, templates, state)
+        previous = _previous_build(cache, site_key)
+        if inputs and previous and previous[0] == inputs and previous[1] == outputs_digest(options.out, options.catalog):
+            pages = previous[2]
+            return BuildResult(pages, 0, pages, 0, time.perf_counter() - started, options.catalog, options.out)
+        with Workers(options.jobs) as workers:
+            result = _build(options, cache, workers, templates, today, progress, started)
+        inputs = inputs or inputs_digest(root, templates, state)
+        cache.put(f"build:{site_key}", json.dumps(
+            [inputs, outputs_digest(options.out, options.catalog), result.pages]).encode())
         cache.commit()
+        return result
     finally:
+        progress.close()
         cache.close()
+
+
+def _previous_build(cache: BuildCache, site_key: str) -> tuple[str, str, int] | None:
+    raw = cache.get(f"build:{site_key}")
+    try:
+        inputs, outputs, pages = json.loads(raw) if raw else (None, None, None)
+    except (ValueError, TypeError):
+        return None
+    return (inputs, outputs, pages) if isinstance(pages, int) else None
+
+
+def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates: Path, today: dt.date,
+           progress: Progress, started: float) -> BuildResult:
+    root = options.root
+    config, report = load_config(root / "site.yaml")
+    if config is None:
+        raise BuildError(report)
+    content_root = root / "content"
+    loader = _Loader(cache, workers, (root / "site.yaml").read_bytes(), progress)
+    content, content_report = read_content(content_root, config, loader=loader)
+    if not content_report.ok:
+        raise BuildError(content_report)
+    cache.put_markups(loader.new_markup)
+    if options.base_url:
+        config = _with_base_url(config, options.base_url)
+    rendered, image_files = _render_inputs(content, cache)
+    site_plan = plan(config, content, rendered, related_ids=_related(content, cache))
+    static = collect_static(templates / "static")
+    site = SiteGlobals(config.title, config.description, config.language, config.disclosure, config.base_url)
+    env = make_env(templates, site, static.urls)
+    uses = template_digests(env, templates)
+    fingerprint = Fingerprinter()
+    salt = fingerprint(__version__, site, static.urls)
+    old_keys = {} if options.clean else cache.page_keys(str(options.out.resolve()))
+    keys = {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta, job.context)
+            for job in site_plan.jobs}
+    # A page is reused only if its key matches and its file is the one the last build left.
+    reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == f"{keys[j.out]}|{_stamp(options.out / j.out)}"]
+    reused = {j.out for j in reuse}
+    todo = [j for j in site_plan.jobs if j.out not in reused]
+    out = options.out
+    previous = out if out.is_dir() else None
+    staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
+        changed = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous, progress)
+        index = json.dumps(site_plan.index, ensure_ascii=False, separators=(",", ":")).encode()
+        for item in [*static.files, *image_files, OutputFile("index.json", index)]:
+            if _stage(previous, staging, item.path, item.data):
+                changed.append(item.path)
+        catalog_text = _catalog_text(config, content, today, cache)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    produced = [j.out for j in site_plan.jobs] + [f.path for f in static.files] + \
+        [f.path for f in image_files] + ["index.json"]
+    _commit(staging, out, changed, produced, _previous_files(cache, out))
+    cache.put(f"files:{out.resolve()}", json.dumps(produced).encode())
+    if not options.catalog.is_file() or options.catalog.read_bytes() != catalog_text.encode():
+        _write_atomic(options.catalog, catalog_text.encode())
+    cache.set_page_keys(str(out.resolve()), {rel: f"{key}|{_stamp(out / rel)}" for rel, key in keys.items()})
+    cache.commit()
+    written = len(changed)
     return BuildResult(len(site_plan.jobs), len(todo), len(reuse), written,
                        time.perf_counter() - started, options.catalog, options.out,
                        tuple(sorted(j.out for j in todo)))
@@ -130,7 +186,7 @@ def _today() -> dt.date:
     # SOURCE_DATE_EPOCH makes rate selection reproducible (reproducible-builds.org convention).
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
     return dt.date.today()
 
 
@@ -153,20 +209,108 @@ def make_catalog(config: SiteConfig, content: Content, today: dt.date) -> Catalo
     return Catalog(currency=config.currency, lock_days=config.lock_days, partners=partners, products=products)
 
 
+def _catalog_text(config: SiteConfig, content: Content, today: dt.date, cache: BuildCache) -> str:
+    """The catalog's JSON, reused while no field it holds (nor the config, nor the day) changed."""
+    digest = hashlib.sha256(repr((__version__, config, today)).encode())
+    for p in content.published:
+        digest.update(repr((p.id, p.creator, p.slug, p.title, p.partner, p.merchant, p.price, p.currency,
+                            p.stock, p.link)).encode())
+    key = f"catalog:{digest.hexdigest()}"
+    raw = cache.get(key)
+    if raw is not None:
+        return raw.decode()
+    text = make_catalog(config, content, today).to_json()
+    cache.db.execute("DELETE FROM kv WHERE key LIKE 'catalog:%'")
+    cache.put(key, text.encode())
+    return text
+
+
+class _Loader:
+    """Reads documents through the cache; the changed ones are read and rendered in workers.
+
+    A document's cache key is its bytes, its place, the listing of its folder's
+    images/ and site.yaml's bytes (partner domains decide links), so a cached
+    record is exactly what reading the file again would give. Only documents
+    without any diagnostic are cached: a file with a problem is read every time.
+    """
+
+    def __init__(self, cache: BuildCache, workers: Workers, config_bytes: bytes, progress: Progress) -> None:
+        self.cache, self.workers, self.progress = cache, workers, progress
+        self.salt = hashlib.sha256(__version__.encode() + b"\0" + config_bytes).hexdigest()
+        self.new_markup: list[tuple[str, str, str, int]] = []
+
+    def __call__(self, tasks: list[FileTask], config: SiteConfig, content_root: Path,
+                 ) -> list[tuple[Record, list[Diagnostic]]]:
+        listings: dict[Path, str] = {}
+        keys = [self._key(task, listings) for task in tasks]
+        hits = self.cache.documents([k for k in keys if k])
+        answers: list[tuple[Record, list[Diagnostic]] | None] = [None] * len(tasks)
+        for i, key in enumerate(keys):
+            if key in hits:
+                with contextlib.suppress(Exception):   # an unreadable entry is a miss, never trusted
+                    answers[i] = (pickle.loads(hits[key]), [])
+        missing = [i for i, answer in enumerate(answers) if answer is None]
+        self.progress.begin("reading", len(missing))
+        fresh: list[tuple[str, bytes]] = []
+        results = self.workers.map_chunks(load_chunk, [tasks[i] for i in missing], (config, content_root),
+                                          chunk=64, inline_below=128, done=self.progress.advance)
+        for i, (record, diagnostics, markup) in zip(missing, (a for chunk in results for a in chunk)):
+            answers[i] = (record, diagnostics)
+            if markup is not None and record is not None:
+                source = record.bio if isinstance(record, Creator) else record.body
+                self.new_markup.append((markup_key(source), *markup))
+            if record is not None and not diagnostics and keys[i]:
+                fresh.append((keys[i], pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)))
+        self.cache.put_documents(fresh)
+        return answers  # type: ignore[return-value]
+
+    def _key(self, task: FileTask, listings: dict[Path, str]) -> str:
+        try:
+            data = task.path.read_bytes()
+        except OSError:
+            return ""
+        folder = task.path.parent
+        if folder not in listings:
+            listings[folder] = _images_listing(folder / "images")
+        listing = listings[folder]
+        if listing is None:
+            return ""
+        head = f"{self.salt}\0{task.kind}\0{task.creator}\0{task.path}\0{listing}\0".encode()
+        return hashlib.sha256(head + data).hexdigest()
+
+
+def _images_listing(folder: Path) -> str | None:
+    """The names in a creator's images/ folder, or None when a symlink makes it uncacheable."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return ""
+    if any(entry.is_symlink() for entry in entries):
+        return None
+    return "/".join(f"{e.name}:{int(e.is_file())}" for e in entries)
+
+
+def markup_key(body: str) -> str:
+    return hashlib.sha256(f"{__version__}\0{body}".encode()).hexdigest()
+
+
 def _render_inputs(content: Content, cache: BuildCache) -> tuple[Rendered, list[OutputFile]]:
     """Markdown and images, each done once per distinct input and cached across builds."""
     html: dict[str, str] = {}
     text: dict[str, str] = {}
     docs = [(p.id, p.body) for p in content.published]
     docs += [(f"creator:{c.id}", c.bio) for c in content.creators.values()]
-    for key, body in docs:
-        digest = hashlib.sha256(f"{__version__}\0{body}".encode()).hexdigest()
-        hit = cache.markup(digest)
+    keys = [markup_key(body) for _, body in docs]
+    known = cache.markups(keys)
+    fresh = []
+    for (name, body), digest in zip(docs, keys):
+        hit = known.get(digest)
         if hit is None:
             result = render_markdown(body)
-            hit = (result.html, result.text, result.words)
-            cache.put_markup(digest, *hit)
-        html[key], text[key] = hit[0], hit[1]
+            hit = known[digest] = (result.html, result.text, result.words)
+            fresh.append((digest, *hit))
+        html[name], text[name] = hit[0], hit[1]
+    cache.put_markups(fresh)
     files: dict[str, bytes] = {}
     images: dict[str, tuple[ImageView, ...]] = {}
     avatars: dict[str, ImageView] = {}
@@ -177,6 +321,26 @@ def _render_inputs(content: Content, cache: BuildCache) -> tuple[Rendered, list[
         if creator.avatar:
             avatars[creator.id] = _image(creator.avatar, AVATAR_WIDTHS, creator.name, True, cache, files)
     return Rendered(html, text, images, avatars), [OutputFile(p, d) for p, d in sorted(files.items())]
+
+
+def _related(content: Content, cache: BuildCache) -> dict[str, tuple[str, ...]]:
+    """Related products, recomputed only when an id, tag, creator, date or title changed."""
+    products = content.published
+    digest = hashlib.sha256(__version__.encode())
+    for p in products:
+        digest.update(repr((p.id, p.tags, p.creator, p.date.isoformat(), p.title)).encode())
+    key = f"related:{digest.hexdigest()}"
+    raw = cache.get(key)
+    if raw is not None:
+        try:
+            found = json.loads(raw)
+            return {pid: tuple(ids) for pid, ids in found.items()}
+        except (ValueError, AttributeError, TypeError):
+            pass
+    result = related(products)
+    cache.db.execute("DELETE FROM kv WHERE key LIKE 'related:%'")
+    cache.put(key, json.dumps(result, separators=(",", ":")).encode())
+    return result
 
 
 def _image(path: Path, widths: tuple[int, ...], alt: str, square: bool, cache: BuildCache,
@@ -201,78 +365,26 @@ def _image(path: Path, widths: tuple[int, ...], alt: str, square: bool, cache: B
     return view
 
 
-_worker_env: jinja2.Environment | None = None
-
-
-def _init_worker(templates: Path, site: SiteGlobals, assets: dict[str, str]) -> None:
-    global _worker_env
-    _worker_env = make_env(templates, site, assets)
-
-
-class _TemplateFailure(Exception):
-    """A render error reduced to picklable facts, so it survives a worker process."""
-
-    def __init__(self, name: str, line: int, message: str) -> None:
-        super().__init__(name, line, message)
-        self.name, self.line, self.message = name, line, message
-
-
-def _render_chunk(jobs: list[PageJob], staging: Path, templates: Path) -> int:
-    assert _worker_env is not None
-    for job in jobs:
-        try:
-            data = render_page(_worker_env, job)
-        except jinja2.TemplateSyntaxError as exc:
-            raise _TemplateFailure(exc.filename or exc.name or job.template, exc.lineno, exc.message or str(exc)) from None
-        except Exception as exc:  # any template bug: report its place, never a traceback
-            name, line = _template_frame(exc, templates)
-            raise _TemplateFailure(name if name != "?" else job.template, line, f"{type(exc).__name__}: {exc}") from None
-        _write(staging / job.out, data)
-    return len(jobs)
-
-
-def _render_all(templates: Path, site: SiteGlobals, assets: dict[str, str], jobs: list[PageJob],
-                staging: Path, workers: int) -> int:
-    workers = workers or os.cpu_count() or 1
+def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: dict[str, str], sources: str,
+                jobs: list[PageJob], staging: Path, previous: Path | None, progress: Progress) -> list[str]:
+    """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those."""
+    progress.begin("rendering", len(jobs))
+    chunk = max(16, min(256, len(jobs) // (workers.jobs * 8) or 1))
+    args = (staging, previous, templates, site, assets, sources, _write)
     try:
-        if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
-            chunks = [jobs[i::workers * 4] for i in range(workers * 4)]
-            with ProcessPoolExecutor(workers, initializer=_init_worker,
-                                     initargs=(templates, site, assets)) as pool:
-                return sum(pool.map(_render_chunk, chunks, [staging] * len(chunks), [templates] * len(chunks)))
-        _init_worker(templates, site, assets)
-        return _render_chunk(jobs, staging, templates)
-    except _TemplateFailure as failure:
-        raise _template_error(templates, failure.name, failure.line, failure.message) from None
+        return [out for part in workers.map_chunks(render_chunk, jobs, args, chunk=chunk,
+                                                   inline_below=PARALLEL_THRESHOLD, done=progress.advance)
+                for out in part]
+    except TemplateFailure as failure:
+        raise template_error(templates, failure) from None
 
 
-def _template_frame(exc: BaseException, templates: Path) -> tuple[str, int]:
-    """The innermost template file and line in a render traceback (Jinja maps them back)."""
-    place = ("?", 1)
-    tb = exc.__traceback__
-    folder = str(templates.resolve())
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.startswith(folder) or filename.startswith(str(templates)):
-            place = (filename, tb.tb_lineno)
-        tb = tb.tb_next
-    return place
-
-
-def _template_error(templates: Path, name: str, line: int, message: str) -> BuildError:
-    report = Report()
-    path = Path(name)
-    if not path.is_absolute() and not path.is_relative_to(templates):
-        path = templates / name
-    report.add(path, line, 1, "template.error", message, hint="fix the template; the previous site is still in place")
-    return BuildError(report)
-
-
-def _tree_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+def _stamp(path: Path) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -280,24 +392,56 @@ def _write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def _write_or_link(previous: Path, target: Path, data: bytes) -> int:
-    """Link the previous file when its bytes are the same; else write. Returns files written."""
-    try:
-        if previous.stat().st_size == len(data) and previous.read_bytes() == data:
-            _link(previous, target)
-            return 0
-    except OSError:
-        pass
-    _write(target, data)
-    return 1
+def _stage(previous: Path | None, staging: Path, rel: str, data: bytes) -> bool:
+    """Stage ``data`` unless the previous output already has these bytes; True when staged."""
+    if previous is not None and same_bytes(previous / rel, data):
+        return False
+    _write(staging / rel, data)
+    return True
 
 
-def _link(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _previous_files(cache: BuildCache, out: Path) -> list[str]:
+    """What the last build wrote to ``out`` (all files found there when the cache does not know)."""
+    raw = cache.get(f"files:{out.resolve()}")
     try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+        return [str(p) for p in json.loads(raw)] if raw else _walk(out)
+    except (ValueError, TypeError):
+        return _walk(out)
+
+
+def _walk(out: Path) -> list[str]:
+    return [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()] if out.is_dir() else []
+
+
+def _commit(staging: Path, out: Path, changed: list[str], produced: list[str], before: list[str]) -> None:
+    """Move the staged files into ``out`` and remove pages no longer produced.
+
+    Everything that can fail (templates, content, a full disk) happened while
+    staging; this step only renames within one filesystem and unlinks.
+    """
+    if not out.is_dir():
+        os.replace(staging, out)    # a first build: the whole tree in one rename
+        return
+    for rel in changed:
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, target)
+    keep = set(produced)
+    for rel in before:
+        if rel not in keep:
+            stale = out / rel
+            stale.unlink(missing_ok=True)
+            _prune_empty(stale.parent, out)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prune_empty(folder: Path, out: Path) -> None:
+    while folder != out and folder.is_relative_to(out):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -305,15 +449,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Put ``staging`` in place of ``out`` with two renames; the old tree goes last."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out)

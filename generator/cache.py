@@ -11,7 +11,8 @@ from pathlib import Path
 
 from generator import __version__
 
-SCHEMA = f"chuchuang-cache-1/{__version__}"
+SCHEMA = f"chuchuang-cache-2/{__version__}"
+_BATCH = 500    # keys per "IN (...)" lookup, well under SQLite's variable limit
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -19,6 +20,8 @@ CREATE TABLE IF NOT EXISTS markup (key TEXT PRIMARY KEY, html TEXT NOT NULL, tex
 CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, view TEXT NOT NULL, files TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (path TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (site TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (site, path));
+CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, record BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 
@@ -58,6 +61,38 @@ class BuildCache:
 
     def put_markup(self, key: str, html: str, text: str, words: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO markup VALUES (?, ?, ?, ?)", (key, html, text, words))
+
+    def markups(self, keys: list[str]) -> dict[str, tuple[str, str, int]]:
+        found: dict[str, tuple[str, str, int]] = {}
+        for rows in self._many("SELECT key, html, text, words FROM markup WHERE key IN ({})", keys):
+            found.update((row[0], (row[1], row[2], row[3])) for row in rows)
+        return found
+
+    def put_markups(self, rows: list[tuple[str, str, str, int]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO markup VALUES (?, ?, ?, ?)", rows)
+
+    def documents(self, keys: list[str]) -> dict[str, bytes]:
+        """Checked documents (pickled records) by content key."""
+        found: dict[str, bytes] = {}
+        for rows in self._many("SELECT key, record FROM documents WHERE key IN ({})", keys):
+            found.update((row[0], bytes(row[1])) for row in rows)
+        return found
+
+    def put_documents(self, rows: list[tuple[str, bytes]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?)", rows)
+
+    def get(self, key: str) -> bytes | None:
+        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def put(self, key: str, value: bytes) -> None:
+        self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, value))
+
+    def _many(self, sql: str, keys: list[str]):
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), _BATCH):
+            part = unique[start:start + _BATCH]
+            yield self.db.execute(sql.format(",".join("?" * len(part))), part).fetchall()
 
     def image(self, key: str) -> tuple[dict, list[str]] | None:
         row = self.db.execute("SELECT view, files FROM images WHERE key = ?", (key,)).fetchone()

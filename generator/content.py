@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from functions.money import MoneyError, parse_decimal
 from generator.config import SiteConfig
-from generator.diagnostics import Report
+from generator.diagnostics import Diagnostic, Report
 from generator.fields import SLUG, Fields
 from generator.links import check_link
 from generator.yamlio import YamlError, load, read_text, split_front_matter
@@ -78,8 +79,40 @@ class Content:
         return tuple(p for p in self.products if not p.draft)
 
 
-def read_content(root: Path, config: SiteConfig, only: set[Path] | None = None) -> tuple[Content, Report]:
-    """Read every creator folder below ``root``; ``only`` limits diagnostics to those files."""
+@dataclass(frozen=True)
+class FileTask:
+    """One document to read: a creator's profile or one product."""
+
+    kind: str           # "creator" | "product"
+    path: Path
+    creator: str
+
+
+Record = Creator | Product | None
+# Reads a batch of documents; each answer is the record (None when invalid) and its diagnostics.
+Loader = Callable[[list[FileTask], SiteConfig, Path], list[tuple[Record, list[Diagnostic]]]]
+
+
+def load_file(task: FileTask, config: SiteConfig, content_root: Path) -> tuple[Record, list[Diagnostic]]:
+    """Read and check one document on its own (so a worker process or a cache can do it)."""
+    report = Report()
+    if task.kind == "creator":
+        return _read_creator(task.path, task.creator, content_root, report), report.items
+    return _read_product(task.path, task.creator, config, content_root, report), report.items
+
+
+def load_files(tasks: list[FileTask], config: SiteConfig, content_root: Path) -> list[tuple[Record, list[Diagnostic]]]:
+    """The sequential loader."""
+    return [load_file(task, config, content_root) for task in tasks]
+
+
+def read_content(root: Path, config: SiteConfig, only: set[Path] | None = None,
+                 loader: Loader = load_files) -> tuple[Content, Report]:
+    """Read every creator folder below ``root``; ``only`` limits diagnostics to those files.
+
+    ``loader`` reads the documents themselves (the build passes one that uses its
+    cache and worker processes); diagnostics keep the order of a sequential read.
+    """
     report = Report()
     creators: dict[str, Creator] = {}
     products: list[Product] = []
@@ -88,29 +121,45 @@ def read_content(root: Path, config: SiteConfig, only: set[Path] | None = None) 
                    hint="create content/<creator>/_index.md with 'chuchuang new creator ID'")
         return Content({}, ()), report
     content_root = root.resolve()
+    steps: list[FileTask | Report] = []     # folder-level findings and documents, in reading order
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not _inside(folder, content_root, report):
+        found = Report()
+        steps.append(found)
+        if not _inside(folder, content_root, found):
             continue
         if not SLUG.match(folder.name) or folder.name in RESERVED_IDS:
-            report.add(folder, 1, 1, "content.creator-id",
-                       f"creator folder name {folder.name!r} is not a valid id",
-                       hint="lowercase letters, digits and single hyphens; not a reserved name"
-                       if SLUG.match(folder.name) else "use lowercase letters, digits and hyphens, e.g. lin-xiaoyu")
+            found.add(folder, 1, 1, "content.creator-id",
+                      f"creator folder name {folder.name!r} is not a valid id",
+                      hint="lowercase letters, digits and single hyphens; not a reserved name"
+                      if SLUG.match(folder.name) else "use lowercase letters, digits and hyphens, e.g. lin-xiaoyu")
             continue
         profile = folder / "_index.md"
         if not profile.is_file():
-            report.add(profile, 1, 1, "content.no-profile", f"creator {folder.name} has no _index.md",
-                       hint=f"run: chuchuang new creator {folder.name}")
+            found.add(profile, 1, 1, "content.no-profile", f"creator {folder.name} has no _index.md",
+                      hint=f"run: chuchuang new creator {folder.name}")
         else:
-            creator = _read_creator(profile, folder.name, content_root, report)
-            if creator:
-                creators[creator.id] = creator
+            steps.append(FileTask("creator", profile, folder.name))
         for path in sorted(folder.glob("*.md")):
-            if path.name == "_index.md" or not _inside(path, content_root, report):
+            if path.name == "_index.md":
                 continue
-            product = _read_product(path, folder.name, config, content_root, report)
-            if product:
-                products.append(product)
+            outside = Report()
+            # A plain file in a folder already found inside needs no resolve() (10,000 files add up).
+            if path.is_symlink() and not _inside(path, content_root, outside):
+                steps.append(outside)
+                continue
+            steps.append(FileTask("product", path, folder.name))
+    tasks = [step for step in steps if isinstance(step, FileTask)]
+    answers = iter(loader(tasks, config, content_root))
+    for step in steps:
+        if isinstance(step, Report):
+            report.extend(step)
+            continue
+        record, diagnostics = next(answers)
+        report.items.extend(diagnostics)
+        if isinstance(record, Creator):
+            creators[record.id] = record
+        elif isinstance(record, Product):
+            products.append(record)
     for stray in sorted(root.glob("*.md")):
         report.add(stray, 1, 1, "content.outside-folder", f"{stray.name} is not inside a creator folder",
                    hint="move it to content/<creator>/")

@@ -11,8 +11,16 @@ from generator.content import Content, Creator, Product
 from generator.markup import summary
 from generator.related import related
 from generator.render import PageJob, PageMeta, json_for_script
-from generator.views import (CreatorView, ImageView, ProductCard, ProductPage, ProfileLink, TagView,
-                             tag_slug, tag_url)
+from generator.views import (
+    CreatorView,
+    ImageView,
+    ProductCard,
+    ProductPage,
+    ProfileLink,
+    TagView,
+    tag_slug,
+    tag_url,
+)
 
 HOME_NEWEST = 24
 
@@ -39,8 +47,9 @@ class SitePlan:
     index: dict          # the compact "for you" index (public fields only)
 
 
-def plan(config: SiteConfig, content: Content, rendered: Rendered) -> SitePlan:
-    """Every page of the showcase with the exact data it shows."""
+def plan(config: SiteConfig, content: Content, rendered: Rendered,
+         related_ids: dict[str, tuple[str, ...]] | None = None) -> SitePlan:
+    """Every page of the showcase with the exact data it shows (``related_ids`` when known)."""
     products = sorted(content.published, key=lambda p: (p.date, p.weight, p.id), reverse=True)
     creators = sorted(content.creators.values(), key=lambda c: (c.weight, c.id))
     partner_names = config.partner_names()
@@ -52,7 +61,8 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered) -> SitePlan:
 
     def card(product: Product) -> ProductCard:
         images = rendered.images.get(product.id, ())
-        description = product.description or summary(rendered.text.get(product.id, ""), 80)
+        # The text is already collapsed, so a prefix twice the limit gives the same summary.
+        description = product.description or summary(rendered.text.get(product.id, "")[:160], 80)
         return ProductCard(
             id=product.id, url=f"{product.creator}/{product.slug}/", title=product.title,
             creator_id=product.creator, creator_name=content.creators[product.creator].name,
@@ -67,7 +77,9 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered) -> SitePlan:
     for product in products:
         counts[product.creator] += 1
     creator_views = {c.id: _creator_view(c, rendered, counts[c.id]) for c in creators}
-    related_ids = related(tuple(products))
+    if related_ids is None:
+        related_ids = related(content.published)
+    product_pages = {p.id: _product_page(p, cards, rendered, related_ids) for p in products}
     jobs: list[PageJob] = []
     urls: list[SiteUrl] = []
     latest = products[0].date if products else dt.date(2026, 1, 1)
@@ -91,10 +103,10 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered) -> SitePlan:
                             {"creator": view, "products": [cards[p.id] for p in own]}))
         jobs.append(PageJob(f"{creator.id}/index.xml", "feed.xml", None,
                             {"creator": view, "updated": updated,
-                             "products": [_product_page(p, cards, rendered, related_ids) for p in own[:50]]}))
+                             "products": [product_pages[p.id] for p in own[:50]]}))
         urls.append(SiteUrl(view.url, updated))
     for product in products:
-        page = _product_page(product, cards, rendered, related_ids)
+        page = product_pages[product.id]
         jobs.append(PageJob(f"{product.creator}/{product.slug}/index.html", "product.html",
                             PageMeta(page.card.url, product.title, page.card.description, "product"),
                             {"product": page, "creator": creator_views[product.creator],

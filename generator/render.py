@@ -1,10 +1,11 @@
 """Jinja2 rendering: one environment per process, pages as plain jobs."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import io
 import json
-from dataclasses import asdict, dataclass, is_dataclass
+import pickle
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,18 +38,63 @@ class PageJob:
     context: dict[str, Any]
 
 
-def _json_default(value: object) -> object:
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, (dt.date, Path)):
-        return str(value)
-    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+class Fingerprinter:
+    """Stable hashes of views, dicts and strings; each view object is hashed once.
+
+    Pages share their cards (a card appears on its creator's page, its tags' pages
+    and as a related product), so a view's digest is remembered by identity for the
+    life of one build and a page's key costs the size of its own data, not of
+    everything it embeds again. Values are serialised with pickle (C speed); every
+    view inside is replaced by its digest, so equal data gives equal keys.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, str]] = {}
+        self._names: dict[type, tuple[str, ...]] = {}
+
+    def __call__(self, *parts: object) -> str:
+        return hashlib.sha256(self._dump(parts)).hexdigest()
+
+    def _dump(self, value: object) -> bytes:
+        buffer = io.BytesIO()
+        _ViewPickler(buffer, self).dump(value)
+        return buffer.getvalue()
+
+    def view(self, value: object) -> str:
+        hit = self._memo.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        kind = type(value)
+        names = self._names.get(kind)
+        if names is None:
+            names = self._names[kind] = tuple(f.name for f in fields(kind))
+        data = (kind.__qualname__, tuple(getattr(value, name) for name in names))
+        digest = "v" + hashlib.sha256(self._dump(data)).hexdigest()
+        self._memo[id(value)] = (value, digest)   # the reference keeps the id from being reused
+        return digest
+
+
+class _ViewPickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, owner: Fingerprinter) -> None:
+        super().__init__(file, protocol=5)
+        self.owner = owner
+
+    def persistent_id(self, obj: object) -> str | None:
+        kind = type(obj)
+        if kind in _PLAIN:
+            return None
+        if kind not in _VIEWS:
+            _VIEWS[kind] = is_dataclass(obj) and not isinstance(obj, type)
+        return self.owner.view(obj) if _VIEWS[kind] else None
+
+
+_PLAIN = frozenset({str, int, bool, float, type(None), tuple, list, dict, bytes})
+_VIEWS: dict[type, bool] = {}
 
 
 def fingerprint(*parts: object) -> str:
     """A stable hash of any mix of views, dicts and strings."""
-    payload = json.dumps(parts, default=_json_default, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return Fingerprinter()(*parts)
 
 
 def make_env(templates: Path, site: SiteGlobals, assets: dict[str, str]) -> jinja2.Environment:

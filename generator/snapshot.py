@@ -1,0 +1,89 @@
+"""Digests of a build's inputs and outputs, and of each template with what it uses.
+
+A no-change rebuild compares one digest of every input file (site.yaml, content,
+templates; by their bytes, so a CI checkout with fresh mtimes still matches) and
+one of the output tree's (path, size, mtime) with those recorded by the last
+build, and stops there. A template's digest covers the templates it extends,
+includes or imports, transitively, so a changed template changes the keys of
+exactly the pages that use it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+
+
+def _files(folder: Path) -> list[tuple[str, str]]:
+    """(relative path, absolute path) of every file below ``folder``, sorted, dot-entries skipped."""
+    found: list[tuple[str, str]] = []
+    base = str(folder)
+    for top, dirs, names in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = os.path.relpath(top, base)
+        for name in sorted(names):
+            if not name.startswith("."):
+                found.append((name if rel == "." else f"{rel}/{name}", os.path.join(top, name)))
+    return found
+
+
+def inputs_digest(root: Path, templates: Path, extra: str) -> str:
+    """One hash of site.yaml, every content file and every template file, by bytes."""
+    digest = hashlib.sha256(extra.encode())
+    config = root / "site.yaml"
+    digest.update(b"site.yaml\0" + (config.read_bytes() if config.is_file() else b"-"))
+    for label, folder in (("content", root / "content"), ("templates", templates)):
+        digest.update(f"\0{label}\0{folder.resolve()}\0".encode())
+        for rel, path in _files(folder):
+            with open(path, "rb") as handle:
+                data = handle.read()
+            digest.update(b"%s\0%d\0" % (rel.encode(), len(data)) + data)
+    return digest.hexdigest()
+
+
+def outputs_digest(out: Path, catalog: Path) -> str:
+    """One hash of the output tree's and the catalog's (path, size, mtime, inode)."""
+    digest = hashlib.sha256()
+    entries = [("catalog", str(catalog))] + (_files(out) if out.is_dir() else [])
+    for rel, path in entries:
+        try:
+            st = os.stat(path)
+        except OSError:
+            digest.update(f"{rel}\0missing\0".encode())
+            continue
+        digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
+    return digest.hexdigest()
+
+
+def template_digests(env: jinja2.Environment, templates: Path) -> dict[str, str]:
+    """For every template, a hash of its source and of every template it uses, transitively."""
+    sources: dict[str, str] = {}
+    uses: dict[str, set[str]] = {}
+    for rel, path in _files(templates):
+        if rel.startswith("static/"):
+            continue
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+        sources[rel] = source
+        try:
+            found = list(meta.find_referenced_templates(env.parse(source)))
+            # A dynamic reference (None) could be any template: depend on all of them.
+            uses[rel] = {name for name in found if name} if None not in found else {"*"}
+        except jinja2.TemplateSyntaxError:
+            uses[rel] = set()   # rendering reports the error with its place
+    result: dict[str, str] = {}
+    for name in sources:
+        closure, stack = set(), [name]
+        while stack:
+            current = stack.pop()
+            if current in closure:
+                continue
+            closure.add(current)
+            stack.extend(sources if "*" in uses.get(current, ()) else uses.get(current, ()))
+        digest = hashlib.sha256()
+        for used in sorted(closure):
+            digest.update(f"{used}\0{sources.get(used, '')}\0".encode())
+        result[name] = digest.hexdigest()
+    return result

@@ -1,0 +1,163 @@
+"""Worker processes for the build: read + Markdown for changed documents, render pages.
+
+The pool is forked at the start of a build, while the parent is still small, so
+workers do not inherit (and count again) the model the parent loads later. Each
+worker compiles the templates once and keeps its Jinja2 environment across chunks.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from generator.config import SiteConfig
+from generator.content import FileTask, Record, load_file
+from generator.diagnostics import BuildError, Diagnostic, Report
+from generator.markup import render as render_markdown
+from generator.render import PageJob, SiteGlobals, make_env, render_page
+
+Markup = tuple[str, str, int]     # sanitised HTML, plain text, words
+
+
+class Workers:
+    """A process pool when ``jobs`` > 1 (else everything runs inline), shut down on exit."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs or os.cpu_count() or 1
+        self.pool: ProcessPoolExecutor | None = None
+        if self.jobs > 1:
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
+            # The first submit forks every worker: do it now, before the parent loads the catalog,
+            # so workers do not start with (and count again) hundreds of MB they never use.
+            self.pool.submit(os.getpid).result()
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def map_chunks(self, fn: Callable[..., Any], items: list, args: tuple, chunk: int,
+                   inline_below: int, done: Callable[[int], None] = lambda n: None) -> Iterator[Any]:
+        """``fn(items[i:i+chunk], *args)`` for each chunk, in order; inline when few items."""
+        chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+        if self.pool is None or len(items) < inline_below:
+            for part in chunks:
+                result = fn(part, *args)
+                done(len(part))
+                yield result
+            return
+        futures: list[Future] = [self.pool.submit(fn, part, *args) for part in chunks]
+        try:
+            for part, future in zip(chunks, futures):
+                result = future.result()
+                done(len(part))
+                yield result
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+# --- reading documents -----------------------------------------------------------------
+
+def markup(body: str) -> Markup:
+    result = render_markdown(body)
+    return result.html, result.text, result.words
+
+
+def load_chunk(tasks: list[FileTask], config: SiteConfig, content_root: Path,
+               ) -> list[tuple[Record, list[Diagnostic], Markup | None]]:
+    """Read and check documents and render the Markdown of the valid ones."""
+    answers = []
+    for task in tasks:
+        record, diagnostics = load_file(task, config, content_root)
+        body = getattr(record, "body", None) if record is not None and not getattr(record, "draft", False) else None
+        if record is not None and hasattr(record, "bio"):
+            body = record.bio  # type: ignore[union-attr]
+        answers.append((record, diagnostics, markup(body) if body is not None else None))
+    return answers
+
+
+# --- rendering pages -------------------------------------------------------------------
+
+_env: tuple[tuple, jinja2.Environment] | None = None
+
+
+def _environment(templates: Path, site: SiteGlobals, assets: dict[str, str], sources: str) -> jinja2.Environment:
+    global _env
+    key = (str(templates), site, tuple(sorted(assets.items())), sources)
+    if _env is None or _env[0] != key:
+        _env = (key, make_env(templates, site, assets))
+    return _env[1]
+
+
+class TemplateFailure(Exception):
+    """A render error reduced to picklable facts, so it survives a worker process."""
+
+    def __init__(self, name: str, line: int, message: str) -> None:
+        super().__init__(name, line, message)
+        self.name, self.line, self.message = name, line, message
+
+
+def same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        if os.stat(path).st_size != len(data):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False
+
+
+def render_chunk(jobs: list[PageJob], staging: Path, previous: Path | None, templates: Path, site: SiteGlobals,
+                 assets: dict[str, str], sources: str, write: Callable[[Path, bytes], None]) -> list[str]:
+    """Render ``jobs``; stage those whose bytes differ from ``previous``; return their paths.
+
+    ``sources`` is a digest of the templates' text: a worker (or a long-lived
+    ``serve`` process) keeps its compiled templates only while it is unchanged.
+    """
+    env = _environment(templates, site, assets, sources)
+    staged = []
+    for job in jobs:
+        try:
+            data = render_page(env, job)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateFailure(exc.filename or exc.name or job.template, exc.lineno,
+                                  exc.message or str(exc)) from None
+        except Exception as exc:  # any template bug: report its place, never a traceback
+            name, line = _template_frame(exc, templates)
+            raise TemplateFailure(name if name != "?" else job.template, line,
+                                  f"{type(exc).__name__}: {exc}") from None
+        if previous is None or not same_bytes(previous / job.out, data):
+            write(staging / job.out, data)
+            staged.append(job.out)
+    return staged
+
+
+def template_error(templates: Path, failure: TemplateFailure) -> BuildError:
+    report = Report()
+    path = Path(failure.name)
+    if not path.is_absolute() and not path.is_relative_to(templates):
+        path = templates / failure.name
+    report.add(path, failure.line, 1, "template.error", failure.message,
+               hint="fix the template; the previous site is still in place")
+    return BuildError(report)
+
+
+def _template_frame(exc: BaseException, templates: Path) -> tuple[str, int]:
+    """The innermost template file and line in a render traceback (Jinja maps them back)."""
+    place = ("?", 1)
+    tb = exc.__traceback__
+    folder = str(templates.resolve())
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(folder) or filename.startswith(str(templates)):
+            place = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return place

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import io
 import pickle
 import shutil
 import time
@@ -35,7 +36,7 @@ from generator.assets import (
 )
 from generator.cache import BuildCache
 from generator.config import SiteConfig, load_config
-from generator.content import Content, Creator, FileTask, Record, read_content
+from generator.content import Content, Creator, FileTask, Product, Record, read_content
 from generator.diagnostics import BuildError, Diagnostic, Report
 from generator.markup import render as render_markdown
 from generator.pages import Rendered, plan
@@ -225,6 +226,27 @@ def _catalog_text(config: SiteConfig, content: Content, today: dt.date, cache: B
     return text
 
 
+
+# The cache may come back from a CI cache action: unpickle only our own record types,
+# so a tampered entry can never name (and so run) anything else.
+_RECORD_CLASSES = {("generator.content", "Creator"), ("generator.content", "Product"),
+                   ("generator.content", "Link"), ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"),
+                   ("datetime", "date")}
+
+
+class _RecordUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in _RECORD_CLASSES:
+            raise pickle.UnpicklingError(f"{module}.{name} is not a cached record type")
+        return super().find_class(module, name)
+
+
+def _load_record(data: bytes) -> object:
+    record = _RecordUnpickler(io.BytesIO(data)).load()
+    if not isinstance(record, (Creator, Product)):
+        raise pickle.UnpicklingError("not a cached record")
+    return record
+
 class _Loader:
     """Reads documents through the cache; the changed ones are read and rendered in workers.
 
@@ -248,7 +270,7 @@ class _Loader:
         for i, key in enumerate(keys):
             if key in hits:
                 with contextlib.suppress(Exception):   # an unreadable entry is a miss, never trusted
-                    answers[i] = (pickle.loads(hits[key]), [])
+                    answers[i] = (_load_record(hits[key]), [])
         missing = [i for i, answer in enumerate(answers) if answer is None]
         self.progress.begin("reading", len(missing))
         fresh: list[tuple[str, bytes]] = []

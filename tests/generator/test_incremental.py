@@ -154,3 +154,34 @@ def test_a_cache_from_another_version_is_discarded(site: Path, tmp_path: Path) -
     assert result.rendered == result.pages
     assert "poisoned" not in (site / "public/mei/oolong/index.html").read_text(encoding="utf-8")
     assert tree(site / "public") == clean_build(site, tmp_path)
+
+
+class _Exploit:
+    """Unpickling this would run a command: a tampered cache entry must never get that far."""
+
+    def __reduce__(self):
+        import os
+        return (os.system, ("touch /tmp/chuchuang-pwned",))
+
+
+def test_tampered_cache_entry_cannot_run_code(minimal_site: Path) -> None:
+    import pickle
+    import sqlite3
+
+    from generator.build import _load_record
+
+    payload = pickle.dumps(_Exploit())
+    with pytest.raises(pickle.UnpicklingError):
+        _load_record(payload)
+    # Planted in the cache itself, the entry is a miss and the build is still right.
+    build(options(minimal_site))
+    db = sqlite3.connect(minimal_site / ".chuchuang-cache" / "cache.sqlite")
+    assert db.execute("UPDATE documents SET record = ?", (payload,)).rowcount > 0
+    db.commit()
+    db.close()
+    import os
+    if os.path.exists("/tmp/chuchuang-pwned"):
+        os.unlink("/tmp/chuchuang-pwned")
+    result = build(options(minimal_site, clean=True))
+    assert not os.path.exists("/tmp/chuchuang-pwned")
+    assert result.rendered == result.pages

@@ -48,10 +48,8 @@ def test_there_is_one_css_file_of_at_most_12_kb(public: Path) -> None:
     assert css[0].stat().st_size <= CSS_MAX, css[0].stat().st_size
 
 
-# app.js (being written alongside this test) minifies to 13.8 KB with rjsmin today.
-@pytest.mark.xfail(reason="app.js minifies to more than 12 KB; the script's owner trims it", strict=False)
 def test_the_script_is_at_most_12_kb_minified(public: Path) -> None:
-    rjsmin = pytest.importorskip("rjsmin")
+    import rjsmin
     scripts = list((public / "assets").glob("*.js"))
     if not scripts:
         pytest.skip("the demo ships no script")

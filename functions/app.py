@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from functions import carts, checkout, events, http, orders, store
+from functions import carts, checkout, dynamo, events, http, orders, store
 from functions.http import ApiError, Request, Response
 
 MAX_STOCK_IDS = 100
@@ -53,7 +53,7 @@ def merchant_event(request: Request) -> Response:
     return http.ok(events.handle(partner, events.MerchantEvent.from_json(request.json())))
 
 
-router = http.Router()
+router = http.Router(transient=dynamo.is_transient)
 router.add("POST", "/api/carts", create_cart)
 router.add("GET", "/api/carts/{cart_id}", get_cart)
 router.add("PUT", "/api/carts/{cart_id}/items/{product_id}", set_quantity)

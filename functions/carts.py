@@ -6,7 +6,7 @@ from typing import Any
 
 from functions import clock, http, store
 from functions.http import ApiError
-from functions.ids import is_id, new_id
+from functions.ids import is_id, is_product_id, new_id
 from functions.money import Money
 
 MAX_LINES = 20          # what one checkout transaction can hold
@@ -161,6 +161,8 @@ def get(cart_id: str) -> dict[str, Any]:
 
 def set_quantity(cart_id: str, product_id: str, quantity: int) -> dict[str, Any]:
     """Set one line's quantity (0 removes it), re-checking catalog and stock."""
+    if not is_product_id(product_id):  # never send a malformed (or over-long) key to DynamoDB
+        raise ApiError(404, "product_not_found", "no such product", {"product_id": product_id[:200]})
     for _ in range(_RETRIES):
         cart = load(cart_id)
         if cart.checked_out:

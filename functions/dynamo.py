@@ -13,6 +13,16 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachable
+
+# Errors AWS answers while it is busy or briefly unreachable: the same request can
+# succeed a moment later, so a client should be told to retry (503), not that we broke.
+_TRANSIENT_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
+    "TransactionInProgressException", "InternalServerError", "InternalFailure", "ServiceUnavailable",
+    "RequestTimeout", "RequestTimeoutException",
+})
 
 _clients: dict[tuple[str, str | None], Any] = {}
 _lock = threading.Lock()
@@ -36,6 +46,20 @@ def reset() -> None:
     """Forget every client (the next call builds new ones from the environment)."""
     with _lock:
         _clients.clear()
+
+
+class Unavailable(RuntimeError):
+    """DynamoDB left part of a request unprocessed even after retries."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` means AWS was busy or unreachable (retrying later may work), not a bug."""
+    if isinstance(exc, (EndpointUnreachable, HTTPClientError, Unavailable)):
+        return True  # timeouts (also after a write went through), refused or dropped connections
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return exc.response.get("Error", {}).get("Code") in _TRANSIENT_CODES or status >= 500
+    return False
 
 
 def table() -> str:
@@ -107,4 +131,4 @@ def batch_get(keys: list[dict], consistent: bool) -> list[dict]:
         if not request:
             return found
         time.sleep(0.05)
-    raise RuntimeError("DynamoDB left keys unprocessed after retries")
+    raise Unavailable("DynamoDB left keys unprocessed after retries")

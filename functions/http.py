@@ -25,6 +25,7 @@ MAX_BODY = 64 * 1024
 MAX_DEPTH = 32
 ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 ALLOWED_HEADERS = "content-type, idempotency-key"
+RETRY_AFTER_SECONDS = 1
 
 logger = logging.getLogger("chuchuang")
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -75,7 +76,10 @@ class Request:
                   for k, _, v in (p.partition("=") for p in media[1:])}
         if media[0].strip().lower() != "application/json" or params.get("charset", "utf-8") != "utf-8":
             raise ApiError(415, "unsupported_media_type", "send the body as application/json (UTF-8)")
-        return decode_json(self.raw_body)
+        value = decode_json(self.raw_body)
+        if value is None:  # a JSON null is not "no body": it must not pass for an optional one
+            raise ApiError(422, "invalid_body", "the body must be a JSON object")
+        return value
 
 
 def ok(body: Any, status: int = 200) -> Response:
@@ -207,7 +211,7 @@ def _cors(origin: str | None) -> dict[str, str]:
         allowed = [o.strip() for o in configured.split(",") if o.strip()]
         allow = origin if origin in allowed else (allowed[0] if allowed else "null")
     headers = {"access-control-allow-origin": allow,
-               "access-control-expose-headers": "x-request-id"}
+               "access-control-expose-headers": "x-request-id, retry-after"}
     if configured is not None:
         headers["vary"] = "Origin"
     return headers
@@ -217,10 +221,15 @@ Handler = Callable[[Request], Response]
 
 
 class Router:
-    """Routes by method and path template (``/api/carts/{cart_id}``), whatever the routeKey."""
+    """Routes by method and path template (``/api/carts/{cart_id}``), whatever the routeKey.
 
-    def __init__(self) -> None:
+    ``transient`` tells an exception that means "a dependency is busy, retry" (a 503
+    with ``Retry-After``) from a bug (a 500).
+    """
+
+    def __init__(self, transient: Callable[[BaseException], bool] = lambda exc: False) -> None:
         self._routes: list[tuple[str, tuple[str, ...], str, Handler]] = []
+        self._transient = transient
 
     def add(self, method: str, template: str, handler: Handler) -> None:
         self._routes.append((method, tuple(template.strip("/").split("/")), template, handler))
@@ -268,8 +277,8 @@ class Router:
                     response = handler(replace(request, params=params))
             except ApiError as err:
                 response = err.response()
-            except Exception:  # the catch-all: log everything, tell the client nothing
-                response = _internal_error(route)
+            except Exception as exc:  # the catch-all: log everything, tell the client nothing
+                response = _unavailable(route, exc) if self._transient(exc) else _internal_error(route)
             try:
                 result = _render(response, origin, _request_id.get())
             except Exception:
@@ -288,6 +297,13 @@ def _internal_error(route: str) -> Response:
     log(logging.ERROR, "unhandled_exception", route=route, traceback=traceback.format_exc())
     return ApiError(500, "internal_error", "an unexpected error occurred",
                     {"request_id": _request_id.get()}).response()
+
+
+def _unavailable(route: str, exc: BaseException) -> Response:
+    log(logging.WARNING, "dependency_unavailable", route=route, error=type(exc).__name__)
+    error = ApiError(503, "unavailable", "the service is busy; retry the same request shortly",
+                     {"request_id": _request_id.get(), "retry_after": RETRY_AFTER_SECONDS})
+    return replace(error.response(), headers={"retry-after": str(RETRY_AFTER_SECONDS)})
 
 
 def _render(response: Response, origin: str | None, request_id: str) -> dict:

@@ -183,7 +183,7 @@ def _inside(path: Path, content_root: Path, report: Report) -> bool:
     """Refuse symlinks that lead outside content/: a build must never publish other files."""
     try:
         path.resolve().relative_to(content_root)
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
         report.add(path, 1, 1, "content.outside-root", f"{path} points outside the content folder",
                    hint="replace the symlink with a real file")
         return False
@@ -223,7 +223,7 @@ def _image(fields: Fields, key: str, name: str, folder: Path, content_root: Path
         return None
     try:
         path.resolve().relative_to(content_root)
-    except ValueError:
+    except (ValueError, RuntimeError):
         fields.error(key, "content.outside-root", f"images/{name} points outside the content folder")
         return None
     return path

@@ -63,7 +63,12 @@ class Fields:
         return self.data[key]
 
     def _wrong(self, key: str, value: object, expected: str, hint: str = "") -> None:
-        shown = repr(value) if not isinstance(value, (LineDict, LineList)) else type(value).__name__
+        if isinstance(value, (LineDict, LineList)):
+            shown = type(value).__name__
+        elif isinstance(value, dt.date):
+            shown = f"{value.isoformat()} (read as a date)"
+        else:
+            shown = repr(value)
         self.error(key, "schema.type", f"{self.name(key)}: {shown} is not {expected}", hint)
 
     def str(self, key: str, *, required: bool = False, default: str | None = None,

@@ -1,7 +1,8 @@
 """Strict YAML reading with line marks.
 
 A YAML 1.2-flavoured safe loader: only ``true``/``false`` are booleans (no
-``no``/``on``), no sexagesimal or octal numbers, no aliases, no duplicate keys.
+``no``/``on``), no sexagesimal or octal numbers, no aliases, no duplicate keys,
+no explicit tags (``!!int 0755`` would bring YAML 1.1's octal back), bounded nesting.
 Mappings and lists remember the line of every entry so errors can name it.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import yaml
 
 MAX_FRONT_MATTER = 64 * 1024
+MAX_DEPTH = 32   # front-matter is a few flat keys; deeper nesting only exhausts the recursive composer
 
 
 class YamlError(Exception):
@@ -23,6 +25,17 @@ class YamlError(Exception):
         self.line = line
         self.column = column
         self.hint = hint
+
+
+class Float(float):
+    """A float that prints as it was written (``89.90``, ``1.0e999``), so messages quote the source."""
+
+    text: str = ""
+
+    def __repr__(self) -> str:
+        return self.text or float.__repr__(self)
+
+    __str__ = __repr__
 
 
 class LineDict(dict):
@@ -59,6 +72,7 @@ class _StrictLoader(yaml.SafeLoader):
     def __init__(self, stream: str, line_offset: int) -> None:
         super().__init__(stream)
         self.line_offset = line_offset
+        self.depth = 0
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
@@ -69,7 +83,24 @@ class _StrictLoader(yaml.SafeLoader):
         if getattr(event, "anchor", None):
             raise YamlError("YAML anchors (&name) are not allowed", *self._place(event.start_mark),
                             hint="write the value out in full")
-        return super().compose_node(parent, index)
+        if getattr(event, "tag", None) not in (None, "!"):
+            shown = event.tag.replace("tag:yaml.org,2002:", "!!")
+            raise YamlError(f"YAML tags ({shown}) are not allowed", *self._place(event.start_mark),
+                            hint="remove the tag; quote the value if it must stay text")
+        if self.depth >= MAX_DEPTH:
+            raise YamlError(f"YAML is nested more than {MAX_DEPTH} levels deep", *self._place(event.start_mark),
+                            hint="front-matter keys hold plain values, short lists or small mappings")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node, deep=False):  # type: ignore[override]
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # 2026-13-45, a 5,000-digit number: name its line
+            raise YamlError(f"YAML: {exc}", *self._place(node.start_mark)) from None
 
     def _place(self, mark: yaml.Mark) -> tuple[int, int]:
         return mark.line + 1 + self.line_offset, mark.column + 1
@@ -97,6 +128,12 @@ class _StrictLoader(yaml.SafeLoader):
         return result
 
 
+def _construct_float(loader: _StrictLoader, node):
+    value = Float(loader.construct_yaml_float(node))
+    value.text = node.value
+    return value
+
+
 def _construct_map(loader: _StrictLoader, node):
     return loader.construct_mapping(node)
 
@@ -107,6 +144,7 @@ def _construct_seq(loader: _StrictLoader, node):
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _StrictLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                     list("tTfF"))
 _StrictLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
@@ -121,13 +159,26 @@ _StrictLoader.add_implicit_resolver("tag:yaml.org,2002:timestamp",
                                     list("0123456789"))
 
 
+def _unprintable(text: str, exc: yaml.reader.ReaderError, line_offset: int) -> YamlError:
+    """YAML refuses control characters (BEL, ESC, ...) before parsing; say where the first one is."""
+    before = text[:exc.position]
+    line, column = before.count("\n") + 1 + line_offset, exc.position - (before.rfind("\n") + 1) + 1
+    return YamlError(f"YAML: control character U+{exc.character:04X} is not allowed", line, column,
+                     hint="delete the invisible character (often pasted from another program)")
+
+
 def load(text: str, line_offset: int = 0) -> object:
     """Parse one YAML document strictly; raise :class:`YamlError` with a 1-based place."""
-    loader = _StrictLoader(text, line_offset)
+    try:
+        loader = _StrictLoader(text, line_offset)
+    except yaml.reader.ReaderError as exc:
+        raise _unprintable(text, exc, line_offset) from None
     try:
         return loader.get_single_data()
     except YamlError:
         raise
+    except yaml.reader.ReaderError as exc:
+        raise _unprintable(text, exc, line_offset) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = loader._place(mark) if mark else (1 + line_offset, 1)

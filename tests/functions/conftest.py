@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -247,3 +248,24 @@ def api(aws: dict[str, str]) -> Api:
 def stock_of(product_id: str) -> tuple[int, int]:
     item = store.get_products([product_id], consistent=True)[product_id]
     return item.stock, item.sold
+
+
+@contextlib.contextmanager
+def live_api(catalog: Catalog, table: str) -> Iterator[str]:
+    """The embedded backend (with its handoff worker) and the real local API server; yields its base URL."""
+    from generator import backend
+
+    saved = os.environ.get("WEIMAI_SECRET")
+    os.environ["WEIMAI_SECRET"] = WEIMAI_SECRET
+    running = backend.start_backend(catalog, table=table)
+    server = local_api.serve_api()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        running.stop()
+        if saved is None:
+            os.environ.pop("WEIMAI_SECRET", None)
+        else:
+            os.environ["WEIMAI_SECRET"] = saved

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
-from conftest import WEIMAI_SECRET, make_catalog
+from conftest import live_api, make_catalog
 
 from functions import carts, clock, commissions, store
 from functions.ids import new_id
-from generator import backend, local_api
+from generator import backend
 
 PRODUCT = "lin-xiaoyu--lancome-serum"
 THREADS = 50
@@ -26,20 +26,8 @@ REPETITIONS = 20
 @pytest.fixture(scope="module")
 def live(merchant) -> Iterator[str]:
     """The embedded backend (with its handoff worker) and the local API server, shared by the tests here."""
-    saved = os.environ.get("WEIMAI_SECRET")
-    os.environ["WEIMAI_SECRET"] = WEIMAI_SECRET
-    running = backend.start_backend(make_catalog(merchant.url), table="chuchuang-local")
-    server = local_api.serve_api()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        running.stop()
-        if saved is None:
-            os.environ.pop("WEIMAI_SECRET", None)
-        else:
-            os.environ["WEIMAI_SECRET"] = saved
+    with live_api(make_catalog(merchant.url), "chuchuang-local") as url:
+        yield url
 
 
 def test_backend_sets_up_table_queues_and_redrive(live):

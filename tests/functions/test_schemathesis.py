@@ -10,12 +10,11 @@ code, content type, headers and body schema.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from conftest import OPENAPI, WEIMAI_SECRET, make_catalog
+from conftest import OPENAPI, live_api, make_catalog
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -25,8 +24,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
-from generator import backend, local_api
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
@@ -40,21 +37,8 @@ BOUNDED = settings(deadline=None, derandomize=True, database=None, suppress_heal
 @pytest.fixture(scope="module")
 def live(merchant) -> Iterator[str]:
     """The embedded backend with its worker and the local API server (a big stock, so sales go through)."""
-    saved = os.environ.get("WEIMAI_SECRET")
-    os.environ["WEIMAI_SECRET"] = WEIMAI_SECRET
-    running = backend.start_backend(make_catalog(merchant.url, {p: 100_000 for p in PRODUCTS}),
-                                    table="chuchuang-schemathesis")
-    server = local_api.serve_api()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        running.stop()
-        if saved is None:
-            os.environ.pop("WEIMAI_SECRET", None)
-        else:
-            os.environ["WEIMAI_SECRET"] = saved
+    with live_api(make_catalog(merchant.url, {p: 100_000 for p in PRODUCTS}), "chuchuang-schemathesis") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -72,16 +72,15 @@ def test_serves_pages_api_and_sandbox_on_one_port(server: DevServer) -> None:
     assert get(server.url + "../site.yaml")[0] == 404
 
 
-def test_edit_reloads_open_pages_within_two_seconds(server: DevServer, minimal_site: Path) -> None:
+def test_edit_reloads_open_pages(server: DevServer, minimal_site: Path) -> None:
+    # How fast is measured by benchmarks/reload_latency.py, not asserted here (no timed assertions in tests).
     events = Events(server.url)
     try:
         assert events.next()[0] == "ok"
         page = minimal_site / "content" / "mei" / "oolong.md"
-        started = time.monotonic()
         page.write_text(page.read_text().replace("five infusions", "seven infusions"))
-        kind, _ = events.next(timeout=5)
-        elapsed = time.monotonic() - started
-        assert kind == "reload" and elapsed < 2.0, elapsed
+        kind, _ = events.next(timeout=30)
+        assert kind == "reload"
         assert "seven infusions" in get(server.url + "mei/oolong/")[1]
     finally:
         events.close()

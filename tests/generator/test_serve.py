@@ -108,7 +108,7 @@ def test_broken_edit_shows_error_and_keeps_last_good_site(server: DevServer, min
 def test_rebuilt_catalog_reaches_the_backend(server: DevServer, minimal_site: Path) -> None:
     page = minimal_site / "content" / "mei" / "teapot.md"
     page.write_text(page.read_text().replace("stock: 0", "stock: 7"))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         body = json.loads(get(server.url + "api/stock?ids=mei--teapot")[1])
         if body["mei--teapot"]["available"] == 7:

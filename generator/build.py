@@ -43,7 +43,7 @@ from generator.pages import Rendered, plan
 from generator.progress import Progress
 from generator.related import related
 from generator.render import Fingerprinter, PageJob, SiteGlobals, make_env
-from generator.snapshot import inputs_digest, outputs_digest, template_digests
+from generator.snapshot import file_digest, inputs_digest, outputs_digest, template_digests
 from generator.views import ImageView
 from generator.workers import (
     TemplateFailure,
@@ -98,14 +98,16 @@ def build(options: BuildOptions) -> BuildResult:
     cache = BuildCache(root / ".chuchuang-cache")
     try:
         state = f"{__version__}\0{site_key}\0{options.catalog.resolve()}\0{options.base_url}\0{today}"
-        inputs = "" if options.clean else inputs_digest(root, templates, state)
+        digests: dict[str, str] = {}     # path → digest of its bytes: every input file is read once
+        inputs = "" if options.clean else inputs_digest(root, templates, state, digests)
         previous = _previous_build(cache, site_key)
         if inputs and previous and previous[0] == inputs and previous[1] == outputs_digest(options.out, options.catalog):
             pages = previous[2]
             return BuildResult(pages, 0, pages, 0, time.perf_counter() - started, options.catalog, options.out)
         with Workers(options.jobs) as workers:
-            result = _build(options, cache, workers, templates, today, progress, started)
-        inputs = inputs or inputs_digest(root, templates, state)
+            result = _build(options, cache, workers, templates, today, progress, started, digests)
+        # A clean build records the digests the loader took of the documents it read.
+        inputs = inputs or inputs_digest(root, templates, state, digests)
         cache.put(f"build:{site_key}", json.dumps(
             [inputs, outputs_digest(options.out, options.catalog), result.pages]).encode())
         cache.commit()
@@ -125,13 +127,13 @@ def _previous_build(cache: BuildCache, site_key: str) -> tuple[str, str, int] | 
 
 
 def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates: Path, today: dt.date,
-           progress: Progress, started: float) -> BuildResult:
+           progress: Progress, started: float, digests: dict[str, str]) -> BuildResult:
     root = options.root
     config, report = load_config(root / "site.yaml")
     if config is None:
         raise BuildError(report)
     content_root = root / "content"
-    loader = _Loader(cache, workers, (root / "site.yaml").read_bytes(), progress)
+    loader = _Loader(cache, workers, (root / "site.yaml").read_bytes(), progress, digests)
     content, content_report = read_content(content_root, config, loader=loader)
     if not content_report.ok:
         raise BuildError(content_report)
@@ -256,8 +258,11 @@ class _Loader:
     without any diagnostic are cached: a file with a problem is read every time.
     """
 
-    def __init__(self, cache: BuildCache, workers: Workers, config_bytes: bytes, progress: Progress) -> None:
+    def __init__(self, cache: BuildCache, workers: Workers, config_bytes: bytes, progress: Progress,
+                 digests: dict[str, str] | None = None) -> None:
         self.cache, self.workers, self.progress = cache, workers, progress
+        # Digests of file bytes taken earlier in this build (the input digest), by path.
+        self.digests: dict[str, str] = {} if digests is None else digests
         self.salt = hashlib.sha256(__version__.encode() + b"\0" + config_bytes).hexdigest()
         self.new_markup: list[tuple[str, str, str, int]] = []
 
@@ -287,18 +292,21 @@ class _Loader:
         return answers  # type: ignore[return-value]
 
     def _key(self, task: FileTask, listings: dict[Path, str]) -> str:
-        try:
-            data = task.path.read_bytes()
-        except OSError:
-            return ""
+        name = str(task.path)
+        data = self.digests.get(name)
+        if data is None:
+            try:
+                data = self.digests[name] = file_digest(name)
+            except OSError:
+                return ""
         folder = task.path.parent
         if folder not in listings:
             listings[folder] = _images_listing(folder / "images")
         listing = listings[folder]
         if listing is None:
             return ""
-        head = f"{self.salt}\0{task.kind}\0{task.creator}\0{task.path}\0{listing}\0".encode()
-        return hashlib.sha256(head + data).hexdigest()
+        head = f"{self.salt}\0{task.kind}\0{task.creator}\0{task.path}\0{listing}\0{data}"
+        return hashlib.sha256(head.encode()).hexdigest()
 
 
 def _images_listing(folder: Path) -> str | None:

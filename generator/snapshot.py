@@ -18,29 +18,64 @@ from jinja2 import meta
 
 
 def _files(folder: Path) -> list[tuple[str, str]]:
-    """(relative path, absolute path) of every file below ``folder``, sorted, dot-entries skipped."""
+    """(relative path, absolute path) of every file below ``folder``, sorted, dot-entries skipped.
+
+    The order and the rules are ``os.walk``'s (a folder's files before its sub-folders,
+    symlinked folders listed but not entered, unreadable folders skipped), with one
+    ``scandir`` per folder and no ``relpath``: an output tree has a folder per page.
+    """
     found: list[tuple[str, str]] = []
-    base = str(folder)
-    for top, dirs, names in os.walk(base):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        rel = os.path.relpath(top, base)
-        for name in sorted(names):
-            if not name.startswith("."):
-                found.append((name if rel == "." else f"{rel}/{name}", os.path.join(top, name)))
+
+    def visit(top: str, prefix: str) -> None:
+        try:
+            with os.scandir(top) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            return
+        folders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                found.append((prefix + entry.name, entry.path))
+            elif not entry.is_symlink():
+                folders.append(entry)
+        for entry in folders:
+            visit(entry.path, f"{prefix}{entry.name}/")
+
+    visit(str(folder), "")
     return found
 
 
-def inputs_digest(root: Path, templates: Path, extra: str) -> str:
-    """One hash of site.yaml, every content file and every template file, by bytes."""
+def file_digest(path: str) -> str:
+    """The SHA-256 of one file's bytes (the unit both the input digest and the document keys use)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return "%d:%s" % (len(data), hashlib.sha256(data).hexdigest())
+
+
+def inputs_digest(root: Path, templates: Path, extra: str, known: dict[str, str] | None = None) -> str:
+    """One hash of site.yaml, every content file and every template file, by bytes.
+
+    Each file is read once per build: its digest is recorded in ``known`` (by
+    path), where the document loader finds it for its cache key, and a digest
+    already there (taken by the loader earlier in the same build) is reused.
+    """
+    known = {} if known is None else known
     digest = hashlib.sha256(extra.encode())
     config = root / "site.yaml"
     digest.update(b"site.yaml\0" + (config.read_bytes() if config.is_file() else b"-"))
     for label, folder in (("content", root / "content"), ("templates", templates)):
         digest.update(f"\0{label}\0{folder.resolve()}\0".encode())
         for rel, path in _files(folder):
-            with open(path, "rb") as handle:
-                data = handle.read()
-            digest.update(b"%s\0%d\0" % (rel.encode(), len(data)) + data)
+            found = known.get(path)
+            if found is None:
+                found = known[path] = file_digest(path)
+            digest.update(f"{rel}\0{found}\0".encode())
     return digest.hexdigest()
 
 

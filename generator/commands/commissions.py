@@ -15,10 +15,14 @@ import re
 import socket
 import sys
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from functions import clock, commissions, store
+from functions import clock
 from functions.money import exponent, format_minor
+
+if TYPE_CHECKING:
+    from functions.commissions import LedgerEntry, Statement
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 COLUMNS = ("creator", "month", "created_at", "order_id", "line", "product_id", "status", "reverses", "amount",
@@ -42,7 +46,7 @@ def _decimal(amount: int, currency: str) -> str:
     return str(Decimal(amount).scaleb(-exponent(currency)))
 
 
-def status_text(entry: commissions.LedgerEntry) -> str:
+def status_text(entry: LedgerEntry) -> str:
     """The status as a statement reader sees it, e.g. "pending released (completed)", "reversal of pending"."""
     if entry.status == "reversal":
         return f"reversal of {entry.reverses}"
@@ -51,7 +55,7 @@ def status_text(entry: commissions.LedgerEntry) -> str:
     return entry.status
 
 
-def _table(statements: list[commissions.Statement]) -> str:
+def _table(statements: list[Statement]) -> str:
     out = []
     for st in statements:
         out.append(f"{st.creator} · {st.month} · {st.currency}")
@@ -73,7 +77,7 @@ def _table(statements: list[commissions.Statement]) -> str:
     return "\n".join(out) if out else "no commission entries\n"
 
 
-def _csv(statements: list[commissions.Statement]) -> str:
+def _csv(statements: list[Statement]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -100,6 +104,8 @@ def _reachable(endpoint: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Print the statements; 0 ok, 1 backend unreachable or unset, 2 bad arguments."""
+    from functions import commissions, store  # boto3: imported only when a statement is read
+
     month = args.month or clock.iso(clock.now())[:7]
     if not MONTH.fullmatch(month):
         print(f"chuchuang commissions: --month must be YYYY-MM (e.g. 2026-11), not {month!r}", file=sys.stderr)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from generator.build import BuildOptions, build
 from generator.config import SiteConfig, load_config
-from generator.deploy import DeployError, Targets, deploy
 from generator.diagnostics import BuildError
 
 DESCRIPTION = """\
@@ -39,6 +38,8 @@ def _fail(message: str, code: int = 1) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """0 deployed (or planned), 1 content, input or AWS errors (one line), 2 usage errors."""
+    from generator.deploy import DeployError, Targets, deploy  # boto3: imported only when deploying
+
     if args.source is not None and args.out is not None:
         return _fail("--from DIR publishes a folder as it is; --out only says where to build", 2)
     if args.jobs < 1:

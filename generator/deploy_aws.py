@@ -4,13 +4,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import botocore.session
 from botocore.config import Config
@@ -168,12 +166,3 @@ def explain(exc: BaseException, targets: Targets) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def reachable(endpoint: str) -> bool:
-    """A TCP probe, so a stopped local endpoint fails at once rather than after the SDK's retries."""
-    parts = urlsplit(endpoint)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        with socket.create_connection((parts.hostname or "localhost", port), timeout=3):
-            return True
-    except (OSError, ValueError):
-        return False

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 RECORD = Path(".chuchuang") / "serve.json"
 
@@ -54,3 +56,14 @@ def use_serve_backend(root: Path) -> bool:
     os.environ.pop("AWS_PROFILE", None)
     print(f"using the embedded backend of 'chuchuang serve' at {record['url']}", file=sys.stderr)
     return True
+
+
+def reachable(endpoint: str, timeout: float = 3) -> bool:
+    """A TCP probe, so a stopped local endpoint fails at once rather than after the SDK's retries."""
+    parts = urlsplit(endpoint)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "localhost", port), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False

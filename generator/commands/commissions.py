@@ -12,14 +12,13 @@ import io
 import json
 import os
 import re
-import socket
 import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from functions import clock
 from functions.money import exponent, format_minor
+from generator.local_env import reachable
 
 if TYPE_CHECKING:
     from functions.commissions import LedgerEntry, Statement
@@ -91,17 +90,6 @@ def _csv(statements: list[Statement]) -> str:
     return buffer.getvalue()
 
 
-def _reachable(endpoint: str) -> bool:
-    """A quick TCP probe, so a stopped local backend fails at once instead of after SDK retries."""
-    parts = urlsplit(endpoint)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        with socket.create_connection((parts.hostname or "localhost", port), timeout=2):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
 def run(args: argparse.Namespace) -> int:
     """Print the statements; 0 ok, 1 backend unreachable or unset, 2 bad arguments."""
     from functions import commissions, store  # boto3: imported only when a statement is read
@@ -116,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint and not _reachable(endpoint):
+    if endpoint and not reachable(endpoint):
         print(f"chuchuang commissions: no backend answers at {endpoint} (is `chuchuang serve` running?)",
               file=sys.stderr)
         return 1

@@ -71,13 +71,7 @@ def check(data: bytes) -> None:
         assert all(isinstance(t, str) for t in product.tags)
 
 
-def main() -> None:
-    import atheris
-
-    atheris.instrument_all()  # our modules are imported above, so instrument what is loaded
-    atheris.Setup(sys.argv, check)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    from harness import fuzz
+
+    fuzz(check)

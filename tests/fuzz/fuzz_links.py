@@ -34,13 +34,7 @@ def check(data: bytes) -> None:
     assert any(verdict.host == d or verdict.host.endswith("." + d) for d in PARTNERS[verdict.partner]), verdict
 
 
-def main() -> None:
-    import atheris
-
-    atheris.instrument_all()  # our modules are imported above, so instrument what is loaded
-    atheris.Setup(sys.argv, check)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    from harness import fuzz
+
+    fuzz(check)

@@ -20,7 +20,7 @@ import io
 import pickle
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from functions.catalog import Catalog, PartnerEntry
@@ -194,7 +194,6 @@ def _today() -> dt.date:
 
 
 def _with_base_url(config: SiteConfig, base_url: str) -> SiteConfig:
-    from dataclasses import replace
     return replace(config, base_url=base_url.rstrip("/") + "/")
 
 

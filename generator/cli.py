@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from generator import __version__
+from generator.local_env import use_serve_backend
 
 VERBS = ("new", "check", "build", "serve", "deploy", "commissions")
 
@@ -36,10 +38,6 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.verb in ("commissions", "deploy"):
-        from pathlib import Path
-
-        from generator.local_env import use_serve_backend
-
         use_serve_backend(Path(args.root))
     try:
         return int(args.run(args))

@@ -12,11 +12,11 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, quote, urlencode
 
 from functions import dynamo, signatures, store
-from functions.catalog import Catalog
+from functions.catalog import Catalog, Handoff
 from generator.local_api import dispatch
 
 EVENT_TYPES = ("paid", "shipped", "completed", "cancelled", "refunded")
@@ -36,10 +36,6 @@ class Sandbox:
 
     def localise(self, catalog: Catalog) -> Catalog:
         """Point every partner's handoff at this sandbox, keeping its tracking parameters."""
-        from dataclasses import replace
-
-        from functions.catalog import Handoff
-
         partners = {}
         for pid, partner in catalog.partners.items():
             if partner.handoff.type == "webhook":

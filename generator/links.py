@@ -1,6 +1,7 @@
 """The partner-link gate: decides whether a product link may be published."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -59,8 +60,14 @@ def check_link(url: str, partners: Mapping[str, Sequence[str]],
 
     Never raises: every problem comes back as a rejected verdict with a code.
     """
-    gate = _Gate(partners, names or {})
-    return gate.check(url)
+    domains = tuple((partner, tuple(found)) for partner, found in partners.items())
+    return _gate(domains, tuple((names or {}).items())).check(url)
+
+
+@functools.lru_cache(maxsize=16)
+def _gate(domains: tuple[tuple[str, tuple[str, ...]], ...], names: tuple[tuple[str, str], ...]) -> _Gate:
+    """One gate per partner configuration: 10,000 links share its normalised domains."""
+    return _Gate(dict(domains), dict(names))
 
 
 def _reject(code: str, message: str, host: str = "", hint: str = "") -> LinkVerdict:
@@ -76,6 +83,7 @@ def _bad_character(url: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _normalise_host(raw: str) -> tuple[str, str]:
     """Return (ASCII, Unicode) forms of a host the way a browser resolves it, or raise _HostError."""
     if not raw:

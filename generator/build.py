@@ -16,8 +16,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import io
-import pickle
 import shutil
 import time
 from dataclasses import asdict, dataclass, replace
@@ -39,12 +37,13 @@ from generator.config import SiteConfig, load_config
 from generator.content import Content, Creator, FileTask, Product, Record, read_content
 from generator.diagnostics import BuildError, Diagnostic, Report
 from generator.markup import render as render_markdown
-from generator.pages import Rendered, plan
+from generator.pages import LEAD, Rendered, plan
 from generator.progress import Progress
+from generator.records import dump_record, load_record
 from generator.related import related
 from generator.render import Fingerprinter, PageJob, SiteGlobals, make_env
-from generator.snapshot import file_digest, inputs_digest, outputs_digest, template_digests
-from generator.views import ImageView
+from generator.snapshot import file_digest, inputs_digest, output_stamps, outputs_digest, stamp, template_digests
+from generator.views import Html, ImageView
 from generator.workers import (
     TemplateFailure,
     Workers,
@@ -101,15 +100,16 @@ def build(options: BuildOptions) -> BuildResult:
         digests: dict[str, str] = {}     # path → digest of its bytes: every input file is read once
         inputs = "" if options.clean else inputs_digest(root, templates, state, digests)
         previous = _previous_build(cache, site_key)
-        if inputs and previous and previous[0] == inputs and previous[1] == outputs_digest(options.out, options.catalog):
+        stamps = output_stamps(options.out)     # one walk: the no-change check and the page keys use it
+        if inputs and previous and previous[0] == inputs and previous[1] == outputs_digest(stamps, options.catalog):
             pages = previous[2]
             return BuildResult(pages, 0, pages, 0, time.perf_counter() - started, options.catalog, options.out)
         with Workers(options.jobs) as workers:
-            result = _build(options, cache, workers, templates, today, progress, started, digests)
+            result, stamps = _build(options, cache, workers, templates, today, progress, started, digests, stamps)
         # A clean build records the digests the loader took of the documents it read.
         inputs = inputs or inputs_digest(root, templates, state, digests)
         cache.put(f"build:{site_key}", json.dumps(
-            [inputs, outputs_digest(options.out, options.catalog), result.pages]).encode())
+            [inputs, outputs_digest(stamps, options.catalog), result.pages]).encode())
         cache.commit()
         return result
     finally:
@@ -127,7 +127,9 @@ def _previous_build(cache: BuildCache, site_key: str) -> tuple[str, str, int] | 
 
 
 def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates: Path, today: dt.date,
-           progress: Progress, started: float, digests: dict[str, str]) -> BuildResult:
+           progress: Progress, started: float, digests: dict[str, str], stamps: dict[str, str],
+           ) -> tuple[BuildResult, dict[str, str]]:
+    """The build proper; returns its result and the output's stamps after it."""
     root = options.root
     config, report = load_config(root / "site.yaml")
     if config is None:
@@ -152,7 +154,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     keys = {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta, job.context)
             for job in site_plan.jobs}
     # A page is reused only if its key matches and its file is the one the last build left.
-    reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == f"{keys[j.out]}|{_stamp(options.out / j.out)}"]
+    reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"]
     reused = {j.out for j in reuse}
     todo = [j for j in site_plan.jobs if j.out not in reused]
     out = options.out
@@ -162,7 +164,8 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     staging.mkdir(parents=True)
     try:
         sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
-        changed = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous, progress)
+        changed = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous, progress,
+                              cache.path)
         index = json.dumps(site_plan.index, ensure_ascii=False, separators=(",", ":")).encode()
         for item in [*static.files, *image_files, OutputFile("index.json", index)]:
             if _stage(previous, staging, item.path, item.data):
@@ -173,16 +176,18 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
         raise
     produced = [j.out for j in site_plan.jobs] + [f.path for f in static.files] + \
         [f.path for f in image_files] + ["index.json"]
-    _commit(staging, out, changed, produced, _previous_files(cache, out))
+    removed = _commit(staging, out, changed, produced, _previous_files(cache, out))
+    stamps = {rel: found for rel, found in stamps.items() if rel not in removed}
+    stamps.update((rel, stamp(out / rel)) for rel in changed)
     cache.put(f"files:{out.resolve()}", json.dumps(produced).encode())
     if not options.catalog.is_file() or options.catalog.read_bytes() != catalog_text.encode():
         _write_atomic(options.catalog, catalog_text.encode())
-    cache.set_page_keys(str(out.resolve()), {rel: f"{key}|{_stamp(out / rel)}" for rel, key in keys.items()})
+    cache.set_page_keys(str(out.resolve()), {rel: f"{key}|{stamps.get(rel, 'missing')}" for rel, key in keys.items()})
     cache.commit()
     written = len(changed)
     return BuildResult(len(site_plan.jobs), len(todo), len(reuse), written,
                        time.perf_counter() - started, options.catalog, options.out,
-                       tuple(sorted(j.out for j in todo)))
+                       tuple(sorted(j.out for j in todo))), stamps
 
 
 def _today() -> dt.date:
@@ -228,26 +233,6 @@ def _catalog_text(config: SiteConfig, content: Content, today: dt.date, cache: B
 
 
 
-# The cache may come back from a CI cache action: unpickle only our own record types,
-# so a tampered entry can never name (and so run) anything else.
-_RECORD_CLASSES = {("generator.content", "Creator"), ("generator.content", "Product"),
-                   ("generator.content", "Link"), ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"),
-                   ("datetime", "date")}
-
-
-class _RecordUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in _RECORD_CLASSES:
-            raise pickle.UnpicklingError(f"{module}.{name} is not a cached record type")
-        return super().find_class(module, name)
-
-
-def _load_record(data: bytes) -> object:
-    record = _RecordUnpickler(io.BytesIO(data)).load()
-    if not isinstance(record, (Creator, Product)):
-        raise pickle.UnpicklingError("not a cached record")
-    return record
-
 class _Loader:
     """Reads documents through the cache; the changed ones are read and rendered in workers.
 
@@ -274,7 +259,7 @@ class _Loader:
         for i, key in enumerate(keys):
             if key in hits:
                 with contextlib.suppress(Exception):   # an unreadable entry is a miss, never trusted
-                    answers[i] = (_load_record(hits[key]), [])
+                    answers[i] = (load_record(hits[key]), [])
         missing = [i for i, answer in enumerate(answers) if answer is None]
         self.progress.begin("reading", len(missing))
         fresh: list[tuple[str, bytes]] = []
@@ -286,7 +271,7 @@ class _Loader:
                 source = record.bio if isinstance(record, Creator) else record.body
                 self.new_markup.append((markup_key(source), *markup))
             if record is not None and not diagnostics and keys[i]:
-                fresh.append((keys[i], pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)))
+                fresh.append((keys[i], dump_record(record)))
         self.cache.put_documents(fresh)
         return answers  # type: ignore[return-value]
 
@@ -324,22 +309,27 @@ def markup_key(body: str) -> str:
 
 
 def _render_inputs(content: Content, cache: BuildCache) -> tuple[Rendered, list[OutputFile]]:
-    """Markdown and images, each done once per distinct input and cached across builds."""
-    html: dict[str, str] = {}
+    """Markdown and images, each done once per distinct input and cached across builds.
+
+    Bodies stay in the cache: the plan gets an :class:`Html` reference and the
+    first characters of the text (for summaries), never the whole HTML.
+    """
+    html: dict[str, Html] = {}
     text: dict[str, str] = {}
     docs = [(p.id, p.body) for p in content.published]
     docs += [(f"creator:{c.id}", c.bio) for c in content.creators.values()]
     keys = [markup_key(body) for _, body in docs]
-    known = cache.markups(keys)
+    known = cache.leads(keys, LEAD)
     fresh = []
     for (name, body), digest in zip(docs, keys):
         hit = known.get(digest)
         if hit is None:
             result = render_markdown(body)
-            hit = known[digest] = (result.html, result.text, result.words)
-            fresh.append((digest, *hit))
-        html[name], text[name] = hit[0], hit[1]
+            hit = known[digest] = (len(result.html), result.text[:LEAD])
+            fresh.append((digest, result.html, result.text, result.words))
+        html[name], text[name] = Html(digest, hit[0]), hit[1]
     cache.put_markups(fresh)
+    cache.commit()      # worker processes read the HTML from here while they render
     files: dict[str, bytes] = {}
     images: dict[str, tuple[ImageView, ...]] = {}
     avatars: dict[str, ImageView] = {}
@@ -395,25 +385,27 @@ def _image(path: Path, widths: tuple[int, ...], alt: str, square: bool, cache: B
 
 
 def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: dict[str, str], sources: str,
-                jobs: list[PageJob], staging: Path, previous: Path | None, progress: Progress) -> list[str]:
+                jobs: list[PageJob], staging: Path, previous: Path | None, progress: Progress,
+                markups: Path) -> list[str]:
     """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those."""
     progress.begin("rendering", len(jobs))
+    # Listing pages cost as much as hundreds of product pages: start them first, in chunks
+    # of similar cost, so no worker is left with a long page at the end while the other idles.
+    jobs = sorted(jobs, key=_cost, reverse=True)
     chunk = max(16, min(256, len(jobs) // (workers.jobs * 8) or 1))
-    args = (staging, previous, templates, site, assets, sources, _write)
+    args = (staging, previous, templates, site, assets, sources, _write, markups)
     try:
         return [out for part in workers.map_chunks(render_chunk, jobs, args, chunk=chunk,
-                                                   inline_below=PARALLEL_THRESHOLD, done=progress.advance)
+                                                   inline_below=PARALLEL_THRESHOLD, done=progress.advance,
+                                                   weight=_cost)
                 for out in part]
     except TemplateFailure as failure:
         raise template_error(templates, failure) from None
 
 
-def _stamp(path: Path) -> str:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return "missing"
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+def _cost(job: PageJob) -> int:
+    """A page's rough rendering cost: one, plus one per item it lists."""
+    return 1 + sum(len(value) for value in job.context.values() if isinstance(value, (list, tuple)))
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -442,26 +434,27 @@ def _walk(out: Path) -> list[str]:
     return [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()] if out.is_dir() else []
 
 
-def _commit(staging: Path, out: Path, changed: list[str], produced: list[str], before: list[str]) -> None:
-    """Move the staged files into ``out`` and remove pages no longer produced.
+def _commit(staging: Path, out: Path, changed: list[str], produced: list[str], before: list[str]) -> set[str]:
+    """Move the staged files into ``out`` and remove pages no longer produced; returns those removed.
 
     Everything that can fail (templates, content, a full disk) happened while
     staging; this step only renames within one filesystem and unlinks.
     """
     if not out.is_dir():
         os.replace(staging, out)    # a first build: the whole tree in one rename
-        return
+        return set()
     for rel in changed:
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / rel, target)
     keep = set(produced)
-    for rel in before:
-        if rel not in keep:
-            stale = out / rel
-            stale.unlink(missing_ok=True)
-            _prune_empty(stale.parent, out)
+    removed = {rel for rel in before if rel not in keep}
+    for rel in removed:
+        stale = out / rel
+        stale.unlink(missing_ok=True)
+        _prune_empty(stale.parent, out)
     shutil.rmtree(staging, ignore_errors=True)
+    return removed
 
 
 def _prune_empty(folder: Path, out: Path) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from generator import __version__
 
-SCHEMA = f"chuchuang-cache-2/{__version__}"
+SCHEMA = f"chuchuang-cache-3/{__version__}"
 _BATCH = 500    # keys per "IN (...)" lookup, well under SQLite's variable limit
 
 _TABLES = """
@@ -25,14 +26,28 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 
+def html_reader(path: Path) -> tuple[sqlite3.Connection, Callable[[str], str]]:
+    """A read-only connection to a cache and its markup key → HTML lookup (for worker processes)."""
+    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+
+    def lookup(key: str) -> str:
+        rows = db.execute("SELECT html FROM markup WHERE key = ?", (key,)).fetchall()
+        if not rows:
+            raise LookupError(f"rendered Markdown {key} is not in the build cache")
+        return rows[0][0]
+
+    return db, lookup
+
+
 class BuildCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.path = folder / "cache.sqlite"
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / "cache.sqlite"
+        path = self.path
         for attempt in range(2):
             db = None
             try:
@@ -55,24 +70,19 @@ class BuildCache:
                     raise
         raise AssertionError("unreachable")
 
-    def markup(self, key: str) -> tuple[str, str, int] | None:
-        row = self.db.execute("SELECT html, text, words FROM markup WHERE key = ?", (key,)).fetchone()
-        return (row[0], row[1], row[2]) if row else None
-
-    def put_markup(self, key: str, html: str, text: str, words: int) -> None:
-        self.db.execute("INSERT OR REPLACE INTO markup VALUES (?, ?, ?, ?)", (key, html, text, words))
-
-    def markups(self, keys: list[str]) -> dict[str, tuple[str, str, int]]:
-        found: dict[str, tuple[str, str, int]] = {}
-        for rows in self._many("SELECT key, html, text, words FROM markup WHERE key IN ({})", keys):
-            found.update((row[0], (row[1], row[2], row[3])) for row in rows)
+    def leads(self, keys: list[str], chars: int) -> dict[str, tuple[int, str]]:
+        """Each markup's HTML size and the first ``chars`` characters of its text (not the HTML)."""
+        found: dict[str, tuple[int, str]] = {}
+        sql = f"SELECT key, length(html), substr(text, 1, {int(chars)}) FROM markup WHERE key IN ({{}})"
+        for rows in self._many(sql, keys):
+            found.update((row[0], (row[1], row[2])) for row in rows)
         return found
 
     def put_markups(self, rows: list[tuple[str, str, str, int]]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO markup VALUES (?, ?, ?, ?)", rows)
 
     def documents(self, keys: list[str]) -> dict[str, bytes]:
-        """Checked documents (pickled records) by content key."""
+        """Checked documents (records as JSON, see records.py) by content key."""
         found: dict[str, bytes] = {}
         for rows in self._many("SELECT key, record FROM documents WHERE key IN ({})", keys):
             found.update((row[0], bytes(row[1])) for row in rows)

@@ -13,6 +13,7 @@ from generator.related import related
 from generator.render import PageJob, PageMeta, json_for_script
 from generator.views import (
     CreatorView,
+    Html,
     ImageView,
     ProductCard,
     ProductPage,
@@ -23,14 +24,16 @@ from generator.views import (
 )
 
 HOME_NEWEST = 24
+LEAD = 240      # characters of plain text kept per body: twice the longest summary taken from it
+NO_HTML = Html("", 0)
 
 
 @dataclass(frozen=True)
 class Rendered:
     """Per-product and per-creator outputs of the Markdown and image stages."""
 
-    html: dict[str, str]                     # product id / "creator:<id>" → sanitised HTML
-    text: dict[str, str]                     # same keys → plain text
+    html: dict[str, Html]                    # product id / "creator:<id>" → sanitised HTML
+    text: dict[str, str]                     # same keys → the plain text's first LEAD characters
     images: dict[str, tuple[ImageView, ...]]  # product id → views
     avatars: dict[str, ImageView]            # creator id → view
 
@@ -144,13 +147,13 @@ def _creator_view(creator: Creator, rendered: Rendered, count: int) -> CreatorVi
         tagline=creator.tagline, avatar=rendered.avatars.get(creator.id),
         interests=tuple(TagView(t, tag_url(t)) for t in creator.interests),
         links=tuple(ProfileLink(link.title, link.url) for link in creator.links),
-        bio_html=rendered.html.get(f"creator:{creator.id}", ""), product_count=count)
+        bio_html=rendered.html.get(f"creator:{creator.id}", NO_HTML), product_count=count)
 
 
 def _product_page(product: Product, cards: dict[str, ProductCard], rendered: Rendered,
                   related_ids: dict[str, tuple[str, ...]]) -> ProductPage:
     return ProductPage(card=cards[product.id], link=product.link, merchant=product.merchant,
-                       body_html=rendered.html.get(product.id, ""),
+                       body_html=rendered.html.get(product.id, NO_HTML),
                        images=rendered.images.get(product.id, ()),
                        related=tuple(cards[i] for i in related_ids.get(product.id, ()) if i in cards))
 

@@ -1,12 +1,12 @@
 """Jinja2 rendering: one environment per process, pages as plain jobs."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import io
 import json
 import pickle
 from dataclasses import dataclass, fields, is_dataclass
-from pathlib import Path
+from pathlib import Path, PosixPath, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,29 +38,29 @@ class PageJob:
     context: dict[str, Any]
 
 
+MAX_FRAGMENTS = 20_000   # cached macro outputs kept per process (oldest dropped first)
+
+
 class Fingerprinter:
     """Stable hashes of views, dicts and strings; each view object is hashed once.
 
     Pages share their cards (a card appears on its creator's page, its tags' pages
     and as a related product), so a view's digest is remembered by identity for the
     life of one build and a page's key costs the size of its own data, not of
-    everything it embeds again. Values are serialised with pickle (C speed); every
-    view inside is replaced by its digest, so equal data gives equal keys.
+    everything it embeds again. A value is hashed as the ``repr`` of a plain
+    structure (C speed) where every view inside is replaced by its digest; only
+    types whose ``repr`` shows their whole value are written that way, anything
+    else by its pickle. Equal data gives equal keys.
     """
 
     def __init__(self) -> None:
-        self._memo: dict[int, tuple[object, str]] = {}
+        self._memo: dict[int, tuple[object, _Digest]] = {}
         self._names: dict[type, tuple[str, ...]] = {}
 
     def __call__(self, *parts: object) -> str:
-        return hashlib.sha256(self._dump(parts)).hexdigest()
+        return hashlib.sha256(repr(self._plain(parts)).encode()).hexdigest()
 
-    def _dump(self, value: object) -> bytes:
-        buffer = io.BytesIO()
-        _ViewPickler(buffer, self).dump(value)
-        return buffer.getvalue()
-
-    def view(self, value: object) -> str:
+    def view(self, value: object) -> _Digest:
         hit = self._memo.get(id(value))
         if hit is not None and hit[0] is value:
             return hit[1]
@@ -68,27 +68,37 @@ class Fingerprinter:
         names = self._names.get(kind)
         if names is None:
             names = self._names[kind] = tuple(f.name for f in fields(kind))
-        data = (kind.__qualname__, tuple(getattr(value, name) for name in names))
-        digest = "v" + hashlib.sha256(self._dump(data)).hexdigest()
+        plain = self._plain
+        data = (kind.__qualname__, [plain(getattr(value, name)) for name in names])
+        digest = _Digest(hashlib.sha256(repr(data).encode()).hexdigest())
         self._memo[id(value)] = (value, digest)   # the reference keeps the id from being reused
         return digest
 
+    def _plain(self, value: object) -> object:
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is tuple or kind is list:
+            return kind(map(self._plain, value))      # type: ignore[call-arg]
+        if kind is dict:
+            return [(self._plain(k), self._plain(v)) for k, v in value.items()]  # type: ignore[attr-defined]
+        view = _VIEWS.get(kind)
+        if view is None:
+            view = _VIEWS[kind] = is_dataclass(kind)
+        if view:
+            return self.view(value)
+        return pickle.dumps(value, protocol=5)   # a type we cannot vouch for: its full pickle
 
-class _ViewPickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO, owner: Fingerprinter) -> None:
-        super().__init__(file, protocol=5)
-        self.owner = owner
 
-    def persistent_id(self, obj: object) -> str | None:
-        kind = type(obj)
-        if kind in _PLAIN:
-            return None
-        if kind not in _VIEWS:
-            _VIEWS[kind] = is_dataclass(obj) and not isinstance(obj, type)
-        return self.owner.view(obj) if _VIEWS[kind] else None
+class _Digest(str):
+    """A view's digest; its repr cannot be that of any str, so no text can pass for a view."""
+
+    def __repr__(self) -> str:
+        return f"<view {str.__str__(self)}>"
 
 
-_PLAIN = frozenset({str, int, bool, float, type(None), tuple, list, dict, bytes})
+# Types whose repr is their whole value (and differs between them: 1, True, '1', 1.0).
+_SCALARS = frozenset({str, int, bool, float, type(None), bytes, dt.date, dt.datetime, PosixPath, PurePosixPath})
 _VIEWS: dict[type, bool] = {}
 
 
@@ -118,12 +128,33 @@ def make_env(templates: Path, site: SiteGlobals, assets: dict[str, str]) -> jinj
     def asset(name: str) -> str:
         return url(assets[name])
 
+    fragments: dict[tuple, object] = {}
+
+    def cached(macro: Any, *args: Any, **kwargs: Any) -> Any:
+        """``macro(*args, **kwargs)``, rendered once per process for equal arguments.
+
+        Hugo's ``partialCached``: a product card appears on its creator's page, its
+        tags' pages and beside related products, always the same bytes. Only for
+        macros whose output depends on nothing but their arguments and globals.
+        """
+        key = (macro, args, tuple(sorted(kwargs.items())))
+        try:
+            hit = fragments.get(key)
+        except TypeError:           # an unhashable argument: no caching, same result
+            return macro(*args, **kwargs)
+        if hit is None:
+            if len(fragments) >= MAX_FRAGMENTS:
+                del fragments[next(iter(fragments))]
+            hit = fragments[key] = macro(*args, **kwargs)
+        return hit
+
     env.globals.update(
         site=site,
         url=url,
         abs_url=lambda path="": origin + url(path),
         asset=asset,
         has_asset=lambda name: name in assets,
+        cached=cached,
     )
     env.filters["isodate"] = lambda d: d.isoformat()
     env.filters["rfc3339"] = lambda d: f"{d.isoformat()}T00:00:00Z"

@@ -79,17 +79,25 @@ def inputs_digest(root: Path, templates: Path, extra: str, known: dict[str, str]
     return digest.hexdigest()
 
 
-def outputs_digest(out: Path, catalog: Path) -> str:
-    """One hash of the output tree's and the catalog's (path, size, mtime, inode)."""
-    digest = hashlib.sha256()
-    entries = [("catalog", str(catalog))] + (_files(out) if out.is_dir() else [])
-    for rel, path in entries:
-        try:
-            st = os.stat(path)
-        except OSError:
-            digest.update(f"{rel}\0missing\0".encode())
-            continue
-        digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
+def stamp(path: str | Path) -> str:
+    """A file's size, mtime and inode: it changes whenever the file is written or replaced."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def output_stamps(out: Path) -> dict[str, str]:
+    """The :func:`stamp` of every file below ``out``, by relative path (one walk of the tree)."""
+    return {rel: stamp(path) for rel, path in _files(out)} if out.is_dir() else {}
+
+
+def outputs_digest(stamps: dict[str, str], catalog: Path) -> str:
+    """One hash of the output tree's stamps (see :func:`output_stamps`) and the catalog's."""
+    digest = hashlib.sha256(f"catalog\0{stamp(catalog)}\0".encode())
+    for rel, found in sorted(stamps.items()):
+        digest.update(f"{rel}\0{found}\0".encode())
     return digest.hexdigest()
 
 

@@ -6,8 +6,46 @@ stock number; ``catalog.json`` is the only place those live.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
+
+
+class _NoSource:
+    def __call__(self, key: str) -> str:
+        raise LookupError(f"no HTML source is open to read {key}")
+
+
+_source: Callable[[str], str] = _NoSource()
+
+
+def use_html_source(lookup: Callable[[str], str]) -> Callable[[str], str]:
+    """Make ``lookup`` (markup key → HTML) the one :class:`Html` reads from; returns the previous one."""
+    global _source
+    previous, _source = _source, lookup
+    return previous
+
+
+@dataclass(frozen=True)
+class Html:
+    """Sanitised HTML that stays in the build cache until a page prints it.
+
+    Plans hold this reference, not the text, so a large build never keeps every
+    body in memory nor ships it to worker processes. Jinja2 calls ``__html__``
+    when the page prints it (``{{ x|safe }}``). The key is a digest of the
+    Markdown source and chuchuang's version, so it names exactly one HTML.
+    """
+
+    key: str
+    size: int           # characters, so ``{% if bio_html %}`` needs no lookup
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
+    def __html__(self) -> str:
+        return _source(self.key) if self.size else ""
+
+    __str__ = __html__
 
 
 @dataclass(frozen=True)
@@ -50,7 +88,7 @@ class ProductPage:
     card: ProductCard
     link: str           # the partner product link (the no-JS buy button)
     merchant: str
-    body_html: str      # sanitised HTML
+    body_html: Html
     images: tuple[ImageView, ...]
     related: tuple[ProductCard, ...]
 
@@ -71,7 +109,7 @@ class CreatorView:
     avatar: ImageView | None
     interests: tuple[TagView, ...]
     links: tuple[ProfileLink, ...]
-    bio_html: str
+    bio_html: Html
     product_count: int
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 import jinja2
 
+from generator.cache import html_reader
 from generator.config import SiteConfig
 from generator.content import FileTask, Record, load_file
 from generator.diagnostics import BuildError, Diagnostic, Report
 from generator.markup import render as render_markdown
 from generator.render import PageJob, SiteGlobals, make_env, render_page
+from generator.views import use_html_source
 
 Markup = tuple[str, str, int]     # sanitised HTML, plain text, words
 
@@ -44,9 +46,13 @@ class Workers:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def map_chunks(self, fn: Callable[..., Any], items: list, args: tuple, chunk: int,
-                   inline_below: int, done: Callable[[int], None] = lambda n: None) -> Iterator[Any]:
-        """``fn(items[i:i+chunk], *args)`` for each chunk, in order; inline when few items."""
-        chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+                   inline_below: int, done: Callable[[int], None] = lambda n: None,
+                   weight: Callable[[Any], int] | None = None) -> Iterator[Any]:
+        """``fn(part, *args)`` for consecutive parts of ``items``, in order; inline when few items.
+
+        A part holds ``chunk`` items, or with ``weight`` items worth about ``chunk`` in all.
+        """
+        chunks = _split(items, chunk, weight)
         if self.pool is None or len(items) < inline_below:
             for part in chunks:
                 result = fn(part, *args)
@@ -62,6 +68,20 @@ class Workers:
         finally:
             for future in futures:
                 future.cancel()
+
+
+def _split(items: list, chunk: int, weight: Callable[[Any], int] | None) -> list[list]:
+    if weight is None:
+        return [items[i:i + chunk] for i in range(0, len(items), chunk)]
+    chunks: list[list] = [[]]
+    total = 0
+    for item in items:
+        if total >= chunk:
+            chunks.append([])
+            total = 0
+        chunks[-1].append(item)
+        total += weight(item)
+    return [part for part in chunks if part]
 
 
 # --- reading documents -----------------------------------------------------------------
@@ -116,13 +136,26 @@ def same_bytes(path: Path, data: bytes) -> bool:
 
 
 def render_chunk(jobs: list[PageJob], staging: Path, previous: Path | None, templates: Path, site: SiteGlobals,
-                 assets: dict[str, str], sources: str, write: Callable[[Path, bytes], None]) -> list[str]:
+                 assets: dict[str, str], sources: str, write: Callable[[Path, bytes], None],
+                 markups: Path) -> list[str]:
     """Render ``jobs``; stage those whose bytes differ from ``previous``; return their paths.
 
     ``sources`` is a digest of the templates' text: a worker (or a long-lived
     ``serve`` process) keeps its compiled templates only while it is unchanged.
+    Bodies (:class:`Html`) are read from the build cache at ``markups`` as pages print them.
     """
     env = _environment(templates, site, assets, sources)
+    db, lookup = html_reader(markups)
+    previous_source = use_html_source(lookup)
+    try:
+        return _render_jobs(env, jobs, staging, previous, templates, write)
+    finally:
+        use_html_source(previous_source)
+        db.close()
+
+
+def _render_jobs(env: jinja2.Environment, jobs: list[PageJob], staging: Path, previous: Path | None,
+                 templates: Path, write: Callable[[Path, bytes], None]) -> list[str]:
     staged = []
     for job in jobs:
         try:

@@ -156,6 +156,17 @@ def test_a_cache_from_another_version_is_discarded(site: Path, tmp_path: Path) -
     assert tree(site / "public") == clean_build(site, tmp_path)
 
 
+def _first_record(site: Path) -> bytes:
+    """Build once and return a cached product record as stored."""
+    import sqlite3
+
+    build(options(site))
+    db = sqlite3.connect(site / ".chuchuang-cache" / "cache.sqlite")
+    rows = [bytes(r[0]) for r in db.execute("SELECT record FROM documents")]
+    db.close()
+    return next(r for r in rows if r.startswith(b'["product/'))
+
+
 class _Exploit:
     """Unpickling this would run a command: a tampered cache entry must never get that far."""
 
@@ -165,16 +176,23 @@ class _Exploit:
 
 
 def test_tampered_cache_entry_cannot_run_code(minimal_site: Path) -> None:
+    import json
     import pickle
     import sqlite3
 
-    from generator.build import _load_record
+    from generator.records import load_record
 
     payload = pickle.dumps(_Exploit())
-    with pytest.raises(pickle.UnpicklingError):
-        _load_record(payload)
+    with pytest.raises(ValueError):
+        load_record(payload)      # records are JSON data: a pickle is not even parsed as one
+    good = json.loads(_first_record(minimal_site))
+    for bad in ([*good[:8], "9900", *good[9:]],      # a price that is text
+                [*good[:14], 1, *good[15:]],         # a draft flag that is an int
+                good[:-1], [*good, 0], ["other/1", *good[1:]], {"a": 1}, []):
+        with pytest.raises(ValueError):
+            load_record(json.dumps(bad).encode())
+    assert load_record(json.dumps(good).encode()).id == good[1]
     # Planted in the cache itself, the entry is a miss and the build is still right.
-    build(options(minimal_site))
     db = sqlite3.connect(minimal_site / ".chuchuang-cache" / "cache.sqlite")
     assert db.execute("UPDATE documents SET record = ?", (payload,)).rowcount > 0
     db.commit()

@@ -1,0 +1,70 @@
+"""Checked records as JSON for the build cache: fast to load, unable to run anything.
+
+The cache may come back from a CI cache action, so an entry is data, never
+code: plain JSON arrays, each field type-checked on the way back in. An entry
+that does not fit exactly raises ``ValueError`` and the document is read again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from generator.content import Creator, Link, Product
+
+_PRODUCT = "product/1"
+_CREATOR = "creator/1"
+
+
+def dump_record(record: Creator | Product) -> bytes:
+    if isinstance(record, Product):
+        r = record
+        row: list = [_PRODUCT, r.id, r.creator, r.slug, r.title, r.link, r.partner, r.merchant, r.price,
+                     r.currency, r.stock, list(r.tags), [str(p) for p in r.images], r.date.isoformat(),
+                     r.draft, r.description, r.weight, r.body, str(r.file), r.body_line]
+    else:
+        c = record
+        row = [_CREATOR, c.id, c.name, c.tagline, None if c.avatar is None else str(c.avatar),
+               list(c.interests), [[link.title, link.url] for link in c.links], c.weight, c.bio,
+               str(c.file), c.body_line]
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def load_record(data: bytes) -> Creator | Product:
+    row = json.loads(data)
+    if not isinstance(row, list) or not row:
+        raise ValueError("not a cached record")
+    if row[0] == _PRODUCT and len(row) == 20:
+        (_, pid, creator, slug, title, link, partner, merchant, price, currency, stock, tags, images,
+         date, draft, description, weight, body, file, body_line) = row
+        _check(str, pid, creator, slug, title, link, partner, merchant, currency, date, description, body, file)
+        _check(int, price, stock, weight, body_line)
+        _check(bool, draft)
+        return Product(pid, creator, slug, title, link, partner, merchant, price, currency, stock,
+                       _strings(tags), tuple(Path(p) for p in _strings(images)), dt.date.fromisoformat(date),
+                       draft, description, weight, body, Path(file), body_line)
+    if row[0] == _CREATOR and len(row) == 11:
+        _, cid, name, tagline, avatar, interests, links, weight, bio, file, body_line = row
+        _check(str, cid, name, tagline, bio, file)
+        _check(int, weight, body_line)
+        if avatar is not None:
+            _check(str, avatar)
+        if not isinstance(links, list) or not all(isinstance(x, list) and len(x) == 2 for x in links):
+            raise ValueError("bad links in a cached record")
+        return Creator(cid, name, tagline, None if avatar is None else Path(avatar), _strings(interests),
+                       tuple(Link(*_strings(x)) for x in links), weight, bio, Path(file), body_line)
+    raise ValueError("not a cached record")
+
+
+def _check(kind: type, *values: object) -> None:
+    for value in values:
+        # bool is an int subclass: an int field must not hold true/false, nor the reverse.
+        if type(value) is not kind:
+            raise ValueError(f"a cached field is not {kind.__name__}")
+
+
+def _strings(values: object) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        raise ValueError("not a list in a cached record")
+    _check(str, *values)
+    return tuple(values)

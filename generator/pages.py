@@ -5,12 +5,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from functions.money import decimal_text, format_minor
+from functions.money import format_minor
 from generator.config import SiteConfig
 from generator.content import Content, Creator, Product
 from generator.markup import summary
 from generator.related import related
-from generator.render import PageJob, PageMeta, json_for_script
+from generator.render import PageJob, PageMeta
 from generator.views import (
     CreatorView,
     Html,
@@ -112,8 +112,7 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered,
         page = product_pages[product.id]
         jobs.append(PageJob(f"{product.creator}/{product.slug}/index.html", "product.html",
                             PageMeta(page.card.url, product.title, page.card.description, "product"),
-                            {"product": page, "creator": creator_views[product.creator],
-                             "jsonld": json_for_script(_jsonld(page, config))}))
+                            {"product": page, "creator": creator_views[product.creator]}))
         urls.append(SiteUrl(page.card.url, product.date))
     tagged: dict[str, list[Product]] = defaultdict(list)
     for product in products:
@@ -156,23 +155,3 @@ def _product_page(product: Product, cards: dict[str, ProductCard], rendered: Ren
                        body_html=rendered.html.get(product.id, NO_HTML),
                        images=rendered.images.get(product.id, ()),
                        related=tuple(cards[i] for i in related_ids.get(product.id, ()) if i in cards))
-
-
-def _jsonld(page: ProductPage, config: SiteConfig) -> dict:
-    card = page.card
-    base = config.base_url
-    data = {
-        "@context": "https://schema.org", "@type": "Product", "name": card.title,
-        "description": card.description, "url": base + card.url, "sku": card.id,
-        "offers": {"@type": "Offer", "price": decimal_text(card.price_amount, card.currency), "priceCurrency": card.currency,
-                   "availability": "https://schema.org/OutOfStock" if card.sold_out else "https://schema.org/InStock",
-                   "url": base + card.url},
-    }
-    if page.images:
-        data["image"] = [config_origin(base) + image.src for image in page.images]
-    return data
-
-
-def config_origin(base_url: str) -> str:
-    scheme, _, rest = base_url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}"

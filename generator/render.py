@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
 import pickle
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path, PosixPath, PurePosixPath
@@ -11,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+
+from functions.money import decimal_text
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class Fingerprinter:
 
     def __init__(self) -> None:
         self._memo: dict[int, tuple[object, _Digest]] = {}
-        self._names: dict[type, tuple[str, ...]] = {}
+        self._getters: dict[type, Any] = {}
 
     def __call__(self, *parts: object) -> str:
         return hashlib.sha256(repr(self._plain(parts)).encode()).hexdigest()
@@ -65,11 +68,12 @@ class Fingerprinter:
         if hit is not None and hit[0] is value:
             return hit[1]
         kind = type(value)
-        names = self._names.get(kind)
-        if names is None:
-            names = self._names[kind] = tuple(f.name for f in fields(kind))
-        plain = self._plain
-        data = (kind.__qualname__, [plain(getattr(value, name)) for name in names])
+        values = self._getters.get(kind)
+        if values is None:
+            names = tuple(f.name for f in fields(kind))
+            getter = operator.attrgetter(*names)
+            values = self._getters[kind] = (lambda v: (getter(v),)) if len(names) == 1 else getter
+        data = (kind.__qualname__, self._plain(values(value)))
         digest = _Digest(hashlib.sha256(repr(data).encode()).hexdigest())
         self._memo[id(value)] = (value, digest)   # the reference keeps the id from being reused
         return digest
@@ -79,9 +83,10 @@ class Fingerprinter:
         if kind in _SCALARS:
             return value
         if kind is tuple or kind is list:
-            return kind(map(self._plain, value))      # type: ignore[call-arg]
+            plain = self._plain
+            return kind(x if type(x) in _SCALARS else plain(x) for x in value)  # type: ignore[call-arg, attr-defined]
         if kind is dict:
-            return [(self._plain(k), self._plain(v)) for k, v in value.items()]  # type: ignore[attr-defined]
+            return self._plain(list(value.items()))   # type: ignore[attr-defined]
         view = _VIEWS.get(kind)
         if view is None:
             view = _VIEWS[kind] = is_dataclass(kind)
@@ -155,6 +160,7 @@ def make_env(templates: Path, site: SiteGlobals, assets: dict[str, str]) -> jinj
         asset=asset,
         has_asset=lambda name: name in assets,
         cached=cached,
+        jsonld=lambda page: json_for_script(product_jsonld(page, site.base_url)),
     )
     env.filters["isodate"] = lambda d: d.isoformat()
     env.filters["rfc3339"] = lambda d: f"{d.isoformat()}T00:00:00Z"
@@ -165,6 +171,24 @@ def render_page(env: jinja2.Environment, job: PageJob) -> bytes:
     """Render one page to bytes."""
     template = env.get_template(job.template)
     return template.render(page=job.meta, **job.context).encode("utf-8")
+
+
+def product_jsonld(page: Any, base_url: str) -> dict:
+    """schema.org Product data for a product page (a ``ProductPage`` view)."""
+    card = page.card
+    data = {
+        "@context": "https://schema.org", "@type": "Product", "name": card.title,
+        "description": card.description, "url": base_url + card.url, "sku": card.id,
+        "offers": {"@type": "Offer", "price": decimal_text(card.price_amount, card.currency),
+                   "priceCurrency": card.currency,
+                   "availability": "https://schema.org/OutOfStock" if card.sold_out else "https://schema.org/InStock",
+                   "url": base_url + card.url},
+    }
+    if page.images:
+        scheme, _, rest = base_url.partition("://")
+        origin = f"{scheme}://{rest.split('/', 1)[0]}"
+        data["image"] = [origin + image.src for image in page.images]
+    return data
 
 
 def json_for_script(data: object) -> str:

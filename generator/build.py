@@ -42,7 +42,7 @@ from generator.progress import Progress
 from generator.records import dump_record, load_record
 from generator.related import related
 from generator.render import Fingerprinter, PageJob, SiteGlobals, make_env
-from generator.snapshot import file_digest, inputs_digest, output_stamps, outputs_digest, stamp, template_digests
+from generator.snapshot import FileDigests, inputs_digest, output_stamps, outputs_digest, stamp, template_digests
 from generator.views import Html, ImageView
 from generator.workers import (
     TemplateFailure,
@@ -97,10 +97,13 @@ def build(options: BuildOptions) -> BuildResult:
     cache = BuildCache(root / ".chuchuang-cache")
     try:
         state = f"{__version__}\0{site_key}\0{options.catalog.resolve()}\0{options.base_url}\0{today}"
-        digests: dict[str, str] = {}     # path → digest of its bytes: every input file is read once
+        stats_key = f"stats:{root.resolve()}"
+        # Digests of input files, by path: each read at most once, none while its stat is as recorded.
+        digests = FileDigests(None if options.clean else cache.get(stats_key))
         inputs = "" if options.clean else inputs_digest(root, templates, state, digests)
         previous = _previous_build(cache, site_key)
-        stamps = output_stamps(options.out)     # one walk: the no-change check and the page keys use it
+        # One stat per file the last build wrote: the no-change check and the page keys use them.
+        stamps = output_stamps(options.out, _previous_files(cache, options.out, walk=False))
         if inputs and previous and previous[0] == inputs and previous[1] == outputs_digest(stamps, options.catalog):
             pages = previous[2]
             return BuildResult(pages, 0, pages, 0, time.perf_counter() - started, options.catalog, options.out)
@@ -110,6 +113,7 @@ def build(options: BuildOptions) -> BuildResult:
         inputs = inputs or inputs_digest(root, templates, state, digests)
         cache.put(f"build:{site_key}", json.dumps(
             [inputs, outputs_digest(stamps, options.catalog), result.pages]).encode())
+        cache.put(stats_key, digests.record())
         cache.commit()
         return result
     finally:
@@ -127,7 +131,7 @@ def _previous_build(cache: BuildCache, site_key: str) -> tuple[str, str, int] | 
 
 
 def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates: Path, today: dt.date,
-           progress: Progress, started: float, digests: dict[str, str], stamps: dict[str, str],
+           progress: Progress, started: float, digests: FileDigests, stamps: dict[str, str],
            ) -> tuple[BuildResult, dict[str, str]]:
     """The build proper; returns its result and the output's stamps after it."""
     root = options.root
@@ -176,7 +180,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
         raise
     produced = [j.out for j in site_plan.jobs] + [f.path for f in static.files] + \
         [f.path for f in image_files] + ["index.json"]
-    removed = _commit(staging, out, changed, produced, _previous_files(cache, out))
+    removed = _commit(staging, out, changed, produced, _previous_files(cache, out) or [])
     stamps = {rel: found for rel, found in stamps.items() if rel not in removed}
     stamps.update((rel, stamp(out / rel)) for rel in changed)
     cache.put(f"files:{out.resolve()}", json.dumps(produced).encode())
@@ -243,10 +247,10 @@ class _Loader:
     """
 
     def __init__(self, cache: BuildCache, workers: Workers, config_bytes: bytes, progress: Progress,
-                 digests: dict[str, str] | None = None) -> None:
+                 digests: FileDigests | None = None) -> None:
         self.cache, self.workers, self.progress = cache, workers, progress
-        # Digests of file bytes taken earlier in this build (the input digest), by path.
-        self.digests: dict[str, str] = {} if digests is None else digests
+        # Digests of file bytes, shared with the input digest: each file is read once.
+        self.digests = FileDigests() if digests is None else digests
         self.salt = hashlib.sha256(__version__.encode() + b"\0" + config_bytes).hexdigest()
         self.new_markup: list[tuple[str, str, str, int]] = []
 
@@ -276,13 +280,10 @@ class _Loader:
         return answers  # type: ignore[return-value]
 
     def _key(self, task: FileTask, listings: dict[Path, str]) -> str:
-        name = str(task.path)
-        data = self.digests.get(name)
-        if data is None:
-            try:
-                data = self.digests[name] = file_digest(name)
-            except OSError:
-                return ""
+        try:
+            data = self.digests(str(task.path))
+        except OSError:
+            return ""
         folder = task.path.parent
         if folder not in listings:
             listings[folder] = _images_listing(folder / "images")
@@ -421,13 +422,14 @@ def _stage(previous: Path | None, staging: Path, rel: str, data: bytes) -> bool:
     return True
 
 
-def _previous_files(cache: BuildCache, out: Path) -> list[str]:
-    """What the last build wrote to ``out`` (all files found there when the cache does not know)."""
+def _previous_files(cache: BuildCache, out: Path, walk: bool = True) -> list[str] | None:
+    """What the last build wrote to ``out``; when the cache does not know, all files found
+    there (or None with ``walk=False``)."""
     raw = cache.get(f"files:{out.resolve()}")
     try:
-        return [str(p) for p in json.loads(raw)] if raw else _walk(out)
+        return [str(p) for p in json.loads(raw)] if raw else (_walk(out) if walk else None)
     except (ValueError, TypeError):
-        return _walk(out)
+        return _walk(out) if walk else None
 
 
 def _walk(out: Path) -> list[str]:

@@ -10,7 +10,9 @@ exactly the pages that use it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import time
 from pathlib import Path
 
 import jinja2
@@ -58,23 +60,64 @@ def file_digest(path: str) -> str:
     return "%d:%s" % (len(data), hashlib.sha256(data).hexdigest())
 
 
-def inputs_digest(root: Path, templates: Path, extra: str, known: dict[str, str] | None = None) -> str:
+class FileDigests:
+    """File digests by path, trusted from the last build while a file's stat is unchanged.
+
+    Git's index does the same: a file whose size, mtime, ctime and inode are as
+    recorded is not read again. ctime changes on every write and cannot be set
+    back, so a tool that restores an mtime still shows. A file changed less than
+    two seconds before it was recorded could change again within one clock tick
+    unseen, so such entries are not kept ("racily clean" in git's words). A
+    checkout (a CI run restoring the cache) gives every file a new ctime and
+    inode, so everything is read again there.
+    """
+
+    RACY_NS = 2_000_000_000
+
+    def __init__(self, recorded: bytes | None = None) -> None:
+        self.known: dict[str, str] = {}               # this build's digests, by path
+        self._old: dict[str, list[str]] = {}
+        self._new: dict[str, list[str]] = {}
+        self._trusted_before = time.time_ns() - self.RACY_NS
+        try:
+            old = json.loads(recorded) if recorded else {}
+            self._old = old if isinstance(old, dict) else {}
+        except ValueError:
+            self._old = {}
+
+    def __call__(self, path: str) -> str:
+        found = self.known.get(path)
+        if found is not None:
+            return found
+        st = os.stat(path)
+        key = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+        hit = self._old.get(path)
+        found = hit[1] if isinstance(hit, list) and len(hit) == 2 and hit[0] == key else file_digest(path)
+        if max(st.st_mtime_ns, st.st_ctime_ns) < self._trusted_before:
+            self._new[path] = [key, found]
+        self.known[path] = found
+        return found
+
+    def record(self) -> bytes:
+        return json.dumps(self._new, separators=(",", ":")).encode()
+
+
+def inputs_digest(root: Path, templates: Path, extra: str, files: FileDigests) -> str:
     """One hash of site.yaml, every content file and every template file, by bytes.
 
-    Each file is read once per build: its digest is recorded in ``known`` (by
-    path), where the document loader finds it for its cache key, and a digest
-    already there (taken by the loader earlier in the same build) is reused.
+    Each file is read at most once per build (``files`` keeps its digest for
+    the document loader's cache key), and not at all while its stat is unchanged.
     """
-    known = {} if known is None else known
     digest = hashlib.sha256(extra.encode())
     config = root / "site.yaml"
     digest.update(b"site.yaml\0" + (config.read_bytes() if config.is_file() else b"-"))
     for label, folder in (("content", root / "content"), ("templates", templates)):
         digest.update(f"\0{label}\0{folder.resolve()}\0".encode())
         for rel, path in _files(folder):
-            found = known.get(path)
-            if found is None:
-                found = known[path] = file_digest(path)
+            try:
+                found = files(path)
+            except OSError:
+                found = "missing"
             digest.update(f"{rel}\0{found}\0".encode())
     return digest.hexdigest()
 
@@ -88,8 +131,12 @@ def stamp(path: str | Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
-def output_stamps(out: Path) -> dict[str, str]:
-    """The :func:`stamp` of every file below ``out``, by relative path (one walk of the tree)."""
+def output_stamps(out: Path, known: list[str] | None = None) -> dict[str, str]:
+    """The :func:`stamp` of the ``known`` files of ``out`` (those the last build wrote), by
+    relative path; of every file below it (one walk of the tree) when that is not known."""
+    if known is not None:
+        top = str(out)
+        return {rel: stamp(f"{top}/{rel}") for rel in known}
     return {rel: stamp(path) for rel, path in _files(out)} if out.is_dir() else {}
 
 

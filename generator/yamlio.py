@@ -4,11 +4,16 @@ A YAML 1.2-flavoured safe loader: only ``true``/``false`` are booleans (no
 ``no``/``on``), no sexagesimal or octal numbers, no aliases, no duplicate keys,
 no explicit tags (``!!int 0755`` would bring YAML 1.1's octal back), bounded nesting.
 Mappings and lists remember the line of every entry so errors can name it.
+
+Events come from libyaml's C parser when PyYAML has it (about four times faster); any text
+libyaml might read differently, and every error, is read again by the pure-Python
+reader, whose values, marks and messages are the reference.
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
@@ -66,13 +71,12 @@ class LineList(list):
         return self.lines[index] if index < len(self.lines) else (self.line, self.column)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    yaml_implicit_resolvers: dict = {}
+class _Strict:
+    """The strict composing and constructing shared by the pure-Python and the libyaml loader."""
 
-    def __init__(self, stream: str, line_offset: int) -> None:
-        super().__init__(stream)
-        self.line_offset = line_offset
-        self.depth = 0
+    yaml_implicit_resolvers: ClassVar[dict] = {}
+    line_offset: int
+    depth = 0
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
@@ -128,6 +132,12 @@ class _StrictLoader(yaml.SafeLoader):
         return result
 
 
+class _StrictLoader(_Strict, yaml.SafeLoader):
+    def __init__(self, stream: str, line_offset: int) -> None:
+        super().__init__(stream)
+        self.line_offset = line_offset
+
+
 def _construct_float(loader: _StrictLoader, node):
     value = Float(loader.construct_yaml_float(node))
     value.text = node.value
@@ -158,6 +168,50 @@ _StrictLoader.add_implicit_resolver("tag:yaml.org,2002:timestamp",
                                     re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt ][0-9:.]+(?:Z|[-+][0-9:]+)?)?$"),
                                     list("0123456789"))
 
+_CParser = yaml.cyaml.CParser if yaml.__with_libyaml__ else None
+
+
+class _NotFast(Exception):
+    """The text holds something libyaml reads differently from the pure reader."""
+
+
+# Characters the pure Reader refuses (libyaml may read past them); BOMs (libyaml skips one at the
+# start of any line, the pure scanner only at the start of the text); tabs (libyaml lets a plain
+# scalar hold one, the pure scanner stops there and refuses the tab); a comment straight after a
+# block scalar's header (``|#``: libyaml reads a comment, the pure scanner refuses it).
+_LIBYAML_DIFFERS = re.compile(yaml.reader.Reader.NON_PRINTABLE.pattern + r"|[\ufeff\t]|[|>][-+0-9]*#")
+
+if _CParser is not None:
+    class _FastStrictLoader(_Strict, yaml.composer.Composer, _CParser, yaml.constructor.SafeConstructor,
+                            yaml.resolver.Resolver):
+        """Events from libyaml, composed by PyYAML's Python composer (so every node passes our checks)."""
+
+        yaml_constructors = _StrictLoader.yaml_constructors
+        yaml_implicit_resolvers = _StrictLoader.yaml_implicit_resolvers
+        flow_depth = 0
+
+        def __init__(self, stream: str, line_offset: int) -> None:
+            _CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self.line_offset = line_offset
+
+        def compose_node(self, parent, index):  # type: ignore[override]
+            event = self.peek_event()
+            if getattr(event, "tag", None) == "!":
+                raise _NotFast  # libyaml reads a bare '!' node as '', the pure parser as null
+            if self.flow_depth and isinstance(event, yaml.ScalarEvent) and not event.style and "?" in event.value:
+                raise _NotFast  # libyaml lets '?' into a plain scalar inside [...] or {...}, the pure scanner does not
+            flow = int(bool(getattr(event, "flow_style", False)))
+            self.flow_depth += flow
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.flow_depth -= flow
+else:
+    _FastStrictLoader = None
+
 
 def _unprintable(text: str, exc: yaml.reader.ReaderError, line_offset: int) -> YamlError:
     """YAML refuses control characters (BEL, ESC, ...) before parsing; say where the first one is."""
@@ -169,6 +223,26 @@ def _unprintable(text: str, exc: yaml.reader.ReaderError, line_offset: int) -> Y
 
 def load(text: str, line_offset: int = 0) -> object:
     """Parse one YAML document strictly; raise :class:`YamlError` with a 1-based place."""
+    try:
+        return _load_fast(text, line_offset)
+    except Exception:  # noqa: BLE001, S110 (any refusal or error is the pure reader's to report, in its words)
+        pass
+    return _load_pure(text, line_offset)  # outside the handler, so its errors chain to nothing of libyaml's
+
+
+def _load_fast(text: str, line_offset: int) -> object:
+    """libyaml's C parser under our composer and constructor; raises on anything the pure reader may read otherwise."""
+    if _FastStrictLoader is None or _LIBYAML_DIFFERS.search(text):
+        raise _NotFast
+    loader = _FastStrictLoader(text, line_offset)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _load_pure(text: str, line_offset: int) -> object:
+    """PyYAML's pure-Python reader: the reference whose values, places and messages :func:`load` gives."""
     try:
         loader = _StrictLoader(text, line_offset)
     except yaml.reader.ReaderError as exc:

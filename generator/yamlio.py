@@ -105,6 +105,9 @@ class _Strict:
             return super().construct_object(node, deep=deep)
         except (ValueError, OverflowError) as exc:  # 2026-13-45, a 5,000-digit number: name its line
             raise YamlError(f"YAML: {exc}", *self._place(node.start_mark)) from None
+        except AttributeError:  # our timestamp pattern is looser than PyYAML's constructor (10:00:00...)
+            raise YamlError(f"YAML: {node.value!r} is not a valid date or time", *self._place(node.start_mark),
+                            hint='write a date as 2026-05-01, or quote the value to keep it as text') from None
 
     def _place(self, mark: yaml.Mark) -> tuple[int, int]:
         return mark.line + 1 + self.line_offset, mark.column + 1

@@ -186,7 +186,8 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     cache.put(f"files:{out.resolve()}", json.dumps(produced).encode())
     if not options.catalog.is_file() or options.catalog.read_bytes() != catalog_text.encode():
         _write_atomic(options.catalog, catalog_text.encode())
-    cache.set_page_keys(str(out.resolve()), {rel: f"{key}|{stamps.get(rel, 'missing')}" for rel, key in keys.items()})
+    cache.set_page_keys(str(out.resolve()), {rel: f"{key}|{stamps.get(rel, 'missing')}" for rel, key in keys.items()},
+                        None if options.clean else old_keys)
     cache.commit()
     written = len(changed)
     return BuildResult(len(site_plan.jobs), len(todo), len(reuse), written,

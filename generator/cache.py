@@ -120,9 +120,15 @@ class BuildCache:
     def page_keys(self, site: str) -> dict[str, str]:
         return dict(self.db.execute("SELECT path, key FROM pages WHERE site = ?", (site,)))
 
-    def set_page_keys(self, site: str, keys: dict[str, str]) -> None:
-        self.db.execute("DELETE FROM pages WHERE site = ?", (site,))
-        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?)", [(site, p, k) for p, k in keys.items()])
+    def set_page_keys(self, site: str, keys: dict[str, str], old: dict[str, str] | None = None) -> None:
+        """Record ``keys``; with the ``old`` ones (as :meth:`page_keys` gave them) only the differences."""
+        if old is None:
+            self.db.execute("DELETE FROM pages WHERE site = ?", (site,))
+            old = {}
+        gone = [(site, p) for p in old if p not in keys]
+        self.db.executemany("DELETE FROM pages WHERE site = ? AND path = ?", gone)
+        self.db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
+                            [(site, p, k) for p, k in keys.items() if old.get(p) != k])
 
     def commit(self) -> None:
         self.db.commit()

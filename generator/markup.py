@@ -11,7 +11,6 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -55,6 +54,12 @@ _ATTRIBUTES = {
 _ALIGN = {"left", "center", "right"}
 _TAG_ATTRIBUTE_VALUES = {"th": {"align": _ALIGN}, "td": {"align": _ALIGN}}
 _SET_TAG_ATTRIBUTE_VALUES = {"img": {"loading": "lazy", "decoding": "async"}}
+# nh3 adds those two to every img in hash-map order, which changes from call to call
+# (and an attribute the filter drops is replaced by the img's last one). A page must
+# come out byte-identical from every build, so the two trade places whenever decoding
+# comes first. html5ever writes every attribute as name="value" with '"' escaped, so
+# the pattern cannot reach beyond one img tag.
+_IMG_DEFAULTS_SWAPPED = re.compile(r' decoding="async"((?: [^\s="]+="[^"]*")*) loading="lazy"')
 _URL_SCHEMES = {"https", "http", "mailto"}
 # The body is user-generated content: search engines and opened pages get no trust.
 _LINK_REL = "nofollow noopener ugc"
@@ -69,7 +74,6 @@ _SPLIT_SCHEME = re.compile(r"(?:javascript|vbscript|data|file):", re.IGNORECASE)
 # C0 controls confuse Python-Markdown (it uses STX/ETX as placeholders) and
 # lone surrogates cannot be encoded for nh3; both become U+FFFD as in CommonMark.
 _UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-_WHITESPACE = re.compile(r"\s+")
 # Han, kana and bopomofo are written without spaces, so each character is a word;
 # Hangul is space-separated and counted like Latin words.
 _CJK_CHARS = (
@@ -78,7 +82,10 @@ _CJK_CHARS = (
     "\uf900-\ufaff\U00020000-\U0003134f"
 )
 _CJK = re.compile(f"[{_CJK_CHARS}]")
-_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
+# A run of CJK characters (captured: each counts) or a run of other letters and
+# digits joined by apostrophes, dots or hyphens (one word, captured as "").
+_LETTERS = f"[^\\W_{_CJK_CHARS}]+"
+_WORDS = re.compile(f"([{_CJK_CHARS}]+)|{_LETTERS}(?:['’.-]{_LETTERS})*")
 # Trailing separators that would dangle before the ellipsis.
 _DANGLING = " \t\n,;:/-–—、，；：·"
 
@@ -86,6 +93,12 @@ _BLOCK_TAGS = {
     "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote",
     "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td",
 }
+# nh3 serialises well-formed HTML: text escapes "<", so every "<" opens a tag, and
+# attribute values are double-quoted with '"' escaped (older html5ever leaves "<"
+# and ">" raw in them, so a quoted value is skipped whole).
+_TAG_REST = r'[^>"]*(?:"[^"]*"[^>"]*)*>'
+_ANY_TAG = re.compile(f"<{_TAG_REST}")
+_BLOCK_TAG = re.compile(f"</?(?:{'|'.join(sorted(_BLOCK_TAGS))})(?=[\\s/>]){_TAG_REST}")
 
 _md: markdown.Markdown | None = None
 # A Markdown instance keeps per-document state, so threads take turns with it.
@@ -116,7 +129,21 @@ def _markdown() -> markdown.Markdown:
             extension_configs=_EXTENSION_CONFIGS,
             output_format="html",
         )
+        _freeze_registries(_md)
     return _md
+
+
+def _freeze_registries(md: markdown.Markdown) -> None:
+    """Swap lookups that Markdown repeats per text node for immutable copies, once built.
+
+    The inline processor indexes its pattern Registry once per pattern per text
+    node, and every element asks whether its tag is block-level; a tuple and a
+    frozenset answer the same questions several times faster. Nothing registers
+    patterns or block tags after construction, so the copies never go stale;
+    tests/generator/test_markup_fast.py holds the output to an untouched instance's.
+    """
+    md.treeprocessors["inline"].inlinePatterns = tuple(md.inlinePatterns)
+    md.block_level_elements = frozenset(md.block_level_elements)
 
 
 def _to_html(source: str) -> str:
@@ -148,7 +175,7 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
 
 def _sanitise(unsafe_html: str) -> str:
     """Apply the allow-list: tags, attributes, URL schemes, rel and lazy images."""
-    return nh3.clean(
+    safe_html = nh3.clean(
         unsafe_html,
         tags=_TAGS,
         clean_content_tags=_CLEAN_CONTENT_TAGS,
@@ -160,44 +187,26 @@ def _sanitise(unsafe_html: str) -> str:
         set_tag_attribute_values=_SET_TAG_ATTRIBUTE_VALUES,
         url_schemes=_URL_SCHEMES,
     )
-
-
-class _TextExtractor(HTMLParser):
-    """Collect the text of sanitised HTML, with a space at every block boundary."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCK_TAGS:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+    return _IMG_DEFAULTS_SWAPPED.sub(r' loading="lazy"\1 decoding="async"', safe_html)
 
 
 def _plain_text(safe_html: str) -> str:
-    """The visible text of `safe_html`, whitespace collapsed."""
-    extractor = _TextExtractor()
-    extractor.feed(safe_html)
-    extractor.close()
-    return _collapse("".join(extractor.parts))
+    """The visible text of nh3's `safe_html`, a space at every block boundary, whitespace collapsed."""
+    # Only nh3's output may come here: the tag patterns rely on its serialisation.
+    text = _ANY_TAG.sub("", _BLOCK_TAG.sub(" ", safe_html))
+    return _collapse(html.unescape(text))
 
 
 def _collapse(text: str) -> str:
     """Collapse runs of whitespace to one space and trim the ends."""
-    return _WHITESPACE.sub(" ", text).strip()
+    # str.split() and the regex \s agree on what whitespace is, and splitting is faster.
+    return " ".join(text.split())
 
 
 def _count_words(text: str) -> int:
     """CJK characters one each, plus every other run of letters and digits."""
-    cjk = len(_CJK.findall(text))
-    return cjk + len(_WORD.findall(_CJK.sub(" ", text)))
+    runs = _WORDS.findall(text)
+    return runs.count("") + sum(map(len, runs))
 
 
 def render(markdown_text: str) -> Rendered:

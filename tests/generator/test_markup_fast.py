@@ -1,0 +1,373 @@
+"""The fast paths of generator.markup give exactly what the implementations they replaced gave.
+
+The references below are the code `markup` used before: an HTMLParser pass for
+the plain text, a regex whitespace collapse, a three-pass word count and a
+Markdown instance whose registries were left as Python-Markdown built them. Both
+pipelines share `markup._sanitise`, whose one change is to pick a single order
+for the image attributes that nh3 emits in either order.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import markdown
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_markup import DANGEROUS_PIECES, XSS_VECTORS
+
+from generator import markup
+from generator.markup import Rendered, render
+from generator.yamlio import read_text, split_front_matter
+
+REPO = Path(__file__).resolve().parents[2]
+CONTENT_FILES = sorted((REPO / "content").rglob("*.md"))
+FUZZ_SEEDS = sorted(p for p in (REPO / "tests" / "fuzz" / "corpus" / "markdown").iterdir() if p.is_file())
+
+
+# --- the reference implementations -------------------------------------------------------------
+
+
+class _ReferenceTextExtractor(HTMLParser):
+    """Collect the text of sanitised HTML, with a space at every block boundary."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in markup._BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in markup._BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+_REFERENCE_WHITESPACE = re.compile(r"\s+")
+_REFERENCE_WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*")
+
+
+def reference_collapse(text: str) -> str:
+    return _REFERENCE_WHITESPACE.sub(" ", text).strip()
+
+
+def reference_plain_text(safe_html: str) -> str:
+    extractor = _ReferenceTextExtractor()
+    extractor.feed(safe_html)
+    extractor.close()
+    return reference_collapse("".join(extractor.parts))
+
+
+def reference_count_words(text: str) -> int:
+    cjk = len(markup._CJK.findall(text))
+    return cjk + len(_REFERENCE_WORD.findall(markup._CJK.sub(" ", text)))
+
+
+def _pristine_markdown() -> markdown.Markdown:
+    """A Markdown instance configured like markup's, its registries untouched."""
+    return markdown.Markdown(
+        extensions=[*markup._EXTENSIONS, markup._DemoteH1Extension()],
+        extension_configs=markup._EXTENSION_CONFIGS,
+        output_format="html",
+    )
+
+
+_reference_md: markdown.Markdown | None = None
+
+
+def reference_to_html(source: str) -> str:
+    global _reference_md
+    if _reference_md is None:
+        _reference_md = _pristine_markdown()
+    try:
+        _reference_md.reset()
+        return _reference_md.convert(source)
+    except Exception:  # noqa: BLE001 (as the old code did: any failure falls back)
+        _reference_md = None
+    paragraphs = (part.strip() for part in re.split(r"\n\s*\n", source))
+    return "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs if part)
+
+
+def reference_render(markdown_text: str) -> tuple[str, Rendered]:
+    """The unsanitised Markdown output and the Rendered that the old pipeline gave."""
+    unsafe_html = reference_to_html(markup._UNSAFE_CHARS.sub("\ufffd", markdown_text))
+    safe_html = markup._sanitise(unsafe_html)
+    text = reference_plain_text(safe_html)
+    return unsafe_html, Rendered(html=safe_html, text=text, words=reference_count_words(text))
+
+
+def assert_renders_as_before(source: str) -> None:
+    """Markdown's own output, and html, text and words after sanitising, are unchanged."""
+    unsafe_html, expected = reference_render(source)
+    assert markup._to_html(markup._UNSAFE_CHARS.sub("\ufffd", source)) == unsafe_html
+    assert render(source) == expected
+
+
+# --- inputs the project already has ------------------------------------------------------------
+
+
+def _body(path: Path) -> str:
+    return split_front_matter(read_text(path))[1]
+
+
+def _literal_strings(path: Path) -> list[str]:
+    """Every string a module spells with literals alone (`"- " * 5000 + "x"` included), outermost only."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    literal = [
+        node for node in ast.walk(tree)
+        if isinstance(node, (ast.Constant, ast.BinOp))
+        and all(isinstance(part, (ast.Constant, ast.BinOp, ast.operator)) for part in ast.walk(node))
+    ]
+    inner = {id(child) for node in literal if isinstance(node, ast.BinOp) for child in (node.left, node.right)}
+    found: dict[str, None] = {}
+    for node in literal:
+        if id(node) not in inner:
+            # Only constants and operators: nothing to look up, nothing to call.
+            value = eval(compile(ast.Expression(node), str(path), "eval"), {"__builtins__": {}})
+            if isinstance(value, str):
+                found[value] = None
+    return list(found)
+
+
+TEST_MARKUP_STRINGS = _literal_strings(Path(__file__).with_name("test_markup.py"))
+
+
+def test_the_borrowed_inputs_are_all_there() -> None:
+    assert len(CONTENT_FILES) >= 50
+    assert len(FUZZ_SEEDS) >= 20
+    assert len(XSS_VECTORS) >= 30
+    assert any(s.startswith("| 名称 | 价格 |") for s in TEST_MARKUP_STRINGS)
+    assert any(s.startswith("- - - ") for s in TEST_MARKUP_STRINGS)  # the deep-nesting fallback
+
+
+@pytest.mark.parametrize("path", CONTENT_FILES, ids=lambda p: str(p.relative_to(REPO / "content")))
+def test_demo_content_body_renders_as_before(path: Path) -> None:
+    assert_renders_as_before(_body(path))
+
+
+@pytest.mark.parametrize("vector", XSS_VECTORS)
+def test_xss_vector_renders_as_before(vector: str) -> None:
+    assert_renders_as_before(vector)
+
+
+@pytest.mark.parametrize("source", TEST_MARKUP_STRINGS, ids=lambda s: repr(s[:30]))
+def test_markdown_case_from_test_markup_renders_as_before(source: str) -> None:
+    assert_renders_as_before(source)
+
+
+@pytest.mark.parametrize("path", FUZZ_SEEDS, ids=lambda p: p.name)
+def test_fuzz_seed_renders_as_before(path: Path) -> None:
+    assert_renders_as_before(path.read_bytes()[:65536].decode("utf-8", "surrogateescape"))
+
+
+# --- the premises of the fast paths ------------------------------------------------------------
+
+
+def test_str_split_and_regex_whitespace_agree_on_every_code_point() -> None:
+    every = "x".join(map(chr, range(0x110000)))
+    assert markup._collapse(every) == reference_collapse(every)
+
+
+def test_plain_text_skips_angle_brackets_inside_attribute_values() -> None:
+    # Older html5ever leaves "<" and ">" raw inside quoted attribute values.
+    safe_html = '<p><img alt="1 > 0 <p>x</p>" title="&quot;q&quot; &amp; <br>">after</p>'
+    assert markup._plain_text(safe_html) == reference_plain_text(safe_html) == "after"
+
+
+def test_plain_text_decodes_entities_once() -> None:
+    safe_html = "<p>a&nbsp;b &amp;lt; &lt;i&gt; ©</p><td>c</td>"
+    assert markup._plain_text(safe_html) == reference_plain_text(safe_html) == "a b &lt; <i> © c"
+
+
+def test_frozen_registries_hold_what_markdown_registered() -> None:
+    md, pristine = markup._markdown(), _pristine_markdown()
+    assert set(md.block_level_elements) == set(pristine.block_level_elements)
+    assert list(md.treeprocessors["inline"].inlinePatterns) == list(md.inlinePatterns)
+    assert [type(p) for p in md.inlinePatterns] == [type(p) for p in pristine.inlinePatterns]
+
+
+def test_images_come_out_with_one_attribute_order() -> None:
+    source = '![x](a.png) <img src="b.png" loading="eager" decoding="sync"> <img alt="y" width="9px" height="3">'
+    pages = {render(source).html for _ in range(40)}
+    assert pages == {(
+        '<p><img alt="x" src="a.png" loading="lazy" decoding="async"> '
+        '<img src="b.png" loading="lazy" decoding="async"> '
+        '<img alt="y" loading="lazy" height="3" decoding="async"></p>'
+    )}
+
+
+# --- generated hostile input -------------------------------------------------------------------
+
+TEXT_PIECES = [
+    "护肤", "精华液", "兰蔻小黑瓶", "ありがとう", "カタカナ", "ㄅㄆㄇ", "々", "〇", "⺀", "豈", "𠀀", "𱍏",
+    "\U00031350", "정말 좋아요", "한국어", "😀", "👍🏽", "🇨🇳", "👨‍👩‍👧", "e\u0301", "a\u0308b", "\u0915\u093f",
+    "\u05d0\u05b7", "it's", "don’t", "'quoted'", "e-mail", "well-known", "3.14", "U.S.A.", "snake_case",
+    "a--b", "x'", "'y", "-z", "Ⅻ", "²", "٣", "ﬁ", "&amp;", "&lt;", "&gt;", "&nbsp;", "&#x4e2d;", "&#20013;",
+    "&quot;", "&copy", "&notit;", "&#0;", "&#x110000;", "&", "<", ">", '"', "'", " ", "  ", "\t", "\n", "\r",
+    "\u3000", "\xa0", "\u2028", "\x85", "\x1c", "\x0b", "\x00", "\ud800", "，", "。", "、", "—", "…", "_", "-",
+    ".", "’", "·", "/",
+]
+URLS = [
+    "https://detail.tmall.com/item.htm?id=1&b=2", "images/a.jpg", "mailto:hi@example.com",
+    "javascript:alert(1)", "java\tscript:x", "data:text/html,<b>", "#frag", "//evil.cn/x", "a b",
+]
+
+text_run = st.lists(st.one_of(st.sampled_from(TEXT_PIECES), st.text(max_size=6)), max_size=10).map("".join)
+
+ATTRIBUTE_NAMES = ["href", "src", "title", "alt", "class", "width", "height", "align", "style", "onclick",
+                   "id", "rel", "loading", "lang", "xlink:href"]
+ATTRIBUTE_VALUE_PIECES = [">", "<", '"', "'", "&", "&amp;", "&quot;", "&gt;", "&lt;", "<script>", "</p>",
+                          "<br>", "javascript:alert(1)", "https://ok.example/?a=1&b=2", "language-python",
+                          "left", "300", "20px", " ", "中文", "😀", "=", "/", "/>", "\n"]
+attribute_value = st.lists(
+    st.one_of(st.sampled_from(ATTRIBUTE_VALUE_PIECES), st.text(max_size=4)), max_size=6
+).map("".join)
+
+
+@st.composite
+def raw_attribute(draw: st.DrawFn) -> str:
+    """An attribute as a careless author writes it: any quoting, any value."""
+    name = draw(st.sampled_from(ATTRIBUTE_NAMES))
+    value = draw(attribute_value)
+    quote = draw(st.sampled_from(['"', "'", ""]))
+    return f" {name}={quote}{value}{quote}" if draw(st.booleans()) else f" {name}"
+
+
+HOSTILE_TAGS = sorted(markup._TAGS | markup._CLEAN_CONTENT_TAGS | {
+    "h1", "div", "section", "font", "mglyph", "mtext", "option", "plaintext", "listing", "image", "form",
+})
+HTML_LEAVES = ["<br>", "<br/>", "<hr />", "<img src=x alt='a>b'>", "<!-- c -->", "<!--", "-->", "</p>", "<p",
+               "<!doctype html>", "<![CDATA[x]]>", "<?php x ?>", "</", "<>", "< p>", "<a/b>", "&", "&#"]
+
+
+def _element(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda tag, attributes, inner, close: f"<{tag}{''.join(attributes)}>{inner}" + (f"</{tag}>" if close else ""),
+        st.sampled_from(HOSTILE_TAGS),
+        st.lists(raw_attribute(), max_size=3),
+        st.lists(children, max_size=4).map("".join),
+        st.booleans(),
+    )
+
+
+hostile_html = st.recursive(st.one_of(text_run, st.sampled_from(HTML_LEAVES)), _element, max_leaves=16)
+
+
+@st.composite
+def nh3_shaped_html(draw: st.DrawFn) -> str:
+    """Well-formed HTML serialised as html5ever does, with "<" and ">" left raw in attribute values."""
+
+    def escape_text(text: str) -> str:
+        return text.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def escape_attribute(value: str) -> str:
+        return value.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace('"', "&quot;")
+
+    def node(depth: int) -> str:
+        if depth > 3 or draw(st.integers(0, 2)) == 0:
+            return escape_text(draw(text_run))
+        tag = draw(st.sampled_from(sorted(markup._TAGS)))
+        names = draw(st.lists(st.sampled_from(ATTRIBUTE_NAMES), max_size=3, unique=True))
+        attributes = "".join(f' {name}="{escape_attribute(draw(attribute_value))}"' for name in names)
+        if tag in ("br", "hr", "img"):
+            return f"<{tag}{attributes}>"
+        inner = "".join(node(depth + 1) for _ in range(draw(st.integers(0, 3))))
+        return f"<{tag}{attributes}>{inner}</{tag}>"
+
+    return "".join(node(0) for _ in range(draw(st.integers(0, 4))))
+
+
+markdown_inline = st.lists(
+    st.one_of(
+        text_run,
+        st.sampled_from(["**", "*", "_", "__", "`", "``", "[", "](", ")", "![", "\\", "  \n", "\n", "{: .x }",
+                         "{: #id onclick=x }", "<", ">", "|", "~~", "***"]),
+        st.builds(lambda label, url: f"[{label}]({url})", text_run, st.sampled_from(URLS)),
+        st.builds(lambda alt, url, title: f'![{alt}]({url} "{title}")', text_run, st.sampled_from(URLS), text_run),
+        st.builds(lambda label: f"[{label}][ref]", text_run),
+        text_run.map(lambda text: f"**{text}**"),
+        text_run.map(lambda text: f"*{text}*"),
+        text_run.map(lambda text: f"`{text}`"),
+        hostile_html,
+    ),
+    max_size=8,
+).map("".join)
+
+
+def _table(rows: list[list[str]], alignments: list[str]) -> str:
+    width = max(len(row) for row in rows)
+    header, *body = [row + [""] * (width - len(row)) for row in rows]
+    rule = [alignments[i % len(alignments)] for i in range(width)]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, rule, *body])
+
+
+markdown_block = st.one_of(
+    markdown_inline,
+    st.builds(lambda level, text: "#" * level + " " + text, st.integers(1, 7), markdown_inline),
+    st.lists(markdown_inline, min_size=1, max_size=4).map(lambda items: "\n".join(f"- {i}" for i in items)),
+    st.lists(markdown_inline, min_size=1, max_size=4).map(
+        lambda items: "\n".join(f"{n}. {i}" for n, i in enumerate(items, 1))
+    ),
+    st.lists(markdown_inline, min_size=1, max_size=3).map(lambda items: "\n".join(f"> {i}" for i in items)),
+    st.builds(lambda lang, body: f"```{lang}\n{body}\n```", st.sampled_from(["", "python", 'js" onclick="x', "c++"]),
+              st.one_of(text_run, hostile_html)),
+    st.one_of(text_run, hostile_html).map(lambda body: "    " + body.replace("\n", "\n    ")),
+    st.builds(_table,
+              st.lists(st.lists(markdown_inline.map(lambda c: c.replace("\n", " ")), min_size=1, max_size=3),
+                       min_size=1, max_size=4),
+              st.lists(st.sampled_from(["---", ":--", "--:", ":-:"]), min_size=1, max_size=3)),
+    hostile_html,
+    st.sampled_from(["---", "***", "[ref]: https://one.example", "[ref]: javascript:alert(1)", "Title\n===",
+                     "Sub\n---", "{: .x }"]),
+)
+markdown_document = st.lists(markdown_block, max_size=6).map(lambda blocks: "\n\n".join(blocks))
+
+GENERATED = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@GENERATED
+@given(markdown_document)
+def test_generated_markdown_renders_as_before(source: str) -> None:
+    assert_renders_as_before(source)
+
+
+@GENERATED
+@given(st.one_of(st.text(), st.lists(st.sampled_from(DANGEROUS_PIECES), max_size=60).map("".join)))
+def test_dangerous_pieces_render_as_before(source: str) -> None:
+    assert_renders_as_before(source)
+
+
+@GENERATED
+@given(hostile_html)
+def test_plain_text_of_sanitised_hostile_html_is_unchanged(raw_html: str) -> None:
+    safe_html = markup._sanitise(markup._UNSAFE_CHARS.sub("\ufffd", raw_html))
+    assert markup._plain_text(safe_html) == reference_plain_text(safe_html)
+
+
+@GENERATED
+@given(hostile_html)
+def test_sanitised_html_is_the_same_on_every_call(raw_html: str) -> None:
+    source = markup._UNSAFE_CHARS.sub("\ufffd", raw_html)
+    assert len({markup._sanitise(source) for _ in range(8)}) == 1
+
+
+@GENERATED
+@given(nh3_shaped_html())
+def test_plain_text_of_html5ever_shaped_html_is_unchanged(safe_html: str) -> None:
+    assert markup._plain_text(safe_html) == reference_plain_text(safe_html)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(text_run, st.text(), st.text(alphabet=st.characters(codec="utf-8"))))
+def test_word_count_and_collapse_are_unchanged(text: str) -> None:
+    assert markup._count_words(text) == reference_count_words(text)
+    assert markup._collapse(text) == reference_collapse(text)

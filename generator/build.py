@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -34,13 +35,14 @@ from generator.assets import (
 )
 from generator.cache import BuildCache
 from generator.config import SiteConfig, load_config
-from generator.content import Content, Creator, FileTask, Product, Record, read_content
+from generator.content import Content, Creator, FileTask, Record, read_content
 from generator.diagnostics import BuildError, Diagnostic, Report
+from generator.markup import LEAD
 from generator.markup import render as render_markdown
-from generator.pages import LEAD, Rendered, plan
+from generator.pages import Rendered, plan
 from generator.progress import Progress
 from generator.records import dump_record, load_record
-from generator.related import related
+from generator.related import RelatedInput, related
 from generator.render import Fingerprinter, PageJob, SiteGlobals, make_env
 from generator.snapshot import FileDigests, inputs_digest, output_stamps, outputs_digest, stamp, template_digests
 from generator.views import Html, ImageView
@@ -146,8 +148,16 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     cache.put_markups(loader.new_markup)
     if options.base_url:
         config = _with_base_url(config, options.base_url)
+    related_key, related_ids = _related_lookup(content, cache)
+    # Related products are computed by a worker while this process renders Markdown leads and the catalog.
+    pending = None if related_ids is not None else workers.submit(related, _related_inputs(content))
     rendered, image_files = _render_inputs(content, cache)
-    site_plan = plan(config, content, rendered, related_ids=_related(content, cache))
+    catalog_text = _catalog_text(config, content, today, cache)
+    if pending is not None:
+        related_ids = pending.result()
+        cache.db.execute("DELETE FROM kv WHERE key LIKE 'related:%'")
+        cache.put(related_key, json.dumps(related_ids, separators=(",", ":")).encode())
+    site_plan = plan(config, content, rendered, related_ids=related_ids)
     static = collect_static(templates / "static")
     site = SiteGlobals(config.title, config.description, config.language, config.disclosure, config.base_url)
     env = make_env(templates, site, static.urls)
@@ -155,10 +165,18 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     fingerprint = Fingerprinter()
     salt = fingerprint(__version__, site, static.urls)
     old_keys = {} if options.clean else cache.page_keys(str(options.out.resolve()))
-    keys = {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta, job.context)
-            for job in site_plan.jobs}
-    # A page is reused only if its key matches and its file is the one the last build left.
-    reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"]
+    keys: dict[str, str] = {}
+
+    def key_pages() -> None:
+        keys.update((job.out, fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta,
+                                          job.context)) for job in site_plan.jobs)
+
+    if old_keys:
+        key_pages()
+        # A page is reused only if its key matches and its file is the one the last build left.
+        reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"]
+    else:
+        reuse = []      # nothing to compare with: every page renders while this process keys them
     reused = {j.out for j in reuse}
     todo = [j for j in site_plan.jobs if j.out not in reused]
     out = options.out
@@ -166,15 +184,15 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    cache.commit()      # worker processes read rendered Markdown from the cache while they render
     try:
         sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
         changed = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous, progress,
-                              cache.path)
+                              cache.path, meanwhile=None if keys else key_pages)
         index = json.dumps(site_plan.index, ensure_ascii=False, separators=(",", ":")).encode()
         for item in [*static.files, *image_files, OutputFile("index.json", index)]:
             if _stage(previous, staging, item.path, item.data):
                 changed.append(item.path)
-        catalog_text = _catalog_text(config, content, today, cache)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -253,7 +271,7 @@ class _Loader:
         # Digests of file bytes, shared with the input digest: each file is read once.
         self.digests = FileDigests() if digests is None else digests
         self.salt = hashlib.sha256(__version__.encode() + b"\0" + config_bytes).hexdigest()
-        self.new_markup: list[tuple[str, str, str, int]] = []
+        self.new_markup: list[tuple[str, str, str]] = []
 
     def __call__(self, tasks: list[FileTask], config: SiteConfig, content_root: Path,
                  ) -> list[tuple[Record, list[Diagnostic]]]:
@@ -321,17 +339,16 @@ def _render_inputs(content: Content, cache: BuildCache) -> tuple[Rendered, list[
     docs = [(p.id, p.body) for p in content.published]
     docs += [(f"creator:{c.id}", c.bio) for c in content.creators.values()]
     keys = [markup_key(body) for _, body in docs]
-    known = cache.leads(keys, LEAD)
+    known = cache.leads(keys)
     fresh = []
     for (name, body), digest in zip(docs, keys):
         hit = known.get(digest)
         if hit is None:
             result = render_markdown(body)
             hit = known[digest] = (len(result.html), result.text[:LEAD])
-            fresh.append((digest, result.html, result.text, result.words))
+            fresh.append((digest, result.html, hit[1]))
         html[name], text[name] = Html(digest, hit[0]), hit[1]
     cache.put_markups(fresh)
-    cache.commit()      # worker processes read the HTML from here while they render
     files: dict[str, bytes] = {}
     images: dict[str, tuple[ImageView, ...]] = {}
     avatars: dict[str, ImageView] = {}
@@ -344,24 +361,25 @@ def _render_inputs(content: Content, cache: BuildCache) -> tuple[Rendered, list[
     return Rendered(html, text, images, avatars), [OutputFile(p, d) for p, d in sorted(files.items())]
 
 
-def _related(content: Content, cache: BuildCache) -> dict[str, tuple[str, ...]]:
-    """Related products, recomputed only when an id, tag, creator, date or title changed."""
-    products = content.published
+def _related_inputs(content: Content) -> list[RelatedInput]:
+    return [RelatedInput(p.id, p.tags, p.creator, p.date, p.title) for p in content.published]
+
+
+def _related_lookup(content: Content, cache: BuildCache) -> tuple[str, dict[str, tuple[str, ...]] | None]:
+    """The cache key of the related products and, when cached, them: they change only when an
+    id, tag, creator, date or title does."""
     digest = hashlib.sha256(__version__.encode())
-    for p in products:
+    for p in content.published:
         digest.update(repr((p.id, p.tags, p.creator, p.date.isoformat(), p.title)).encode())
     key = f"related:{digest.hexdigest()}"
     raw = cache.get(key)
     if raw is not None:
         try:
             found = json.loads(raw)
-            return {pid: tuple(ids) for pid, ids in found.items()}
+            return key, {pid: tuple(ids) for pid, ids in found.items()}
         except (ValueError, AttributeError, TypeError):
             pass
-    result = related(products)
-    cache.db.execute("DELETE FROM kv WHERE key LIKE 'related:%'")
-    cache.put(key, json.dumps(result, separators=(",", ":")).encode())
-    return result
+    return key, None
 
 
 def _image(path: Path, widths: tuple[int, ...], alt: str, square: bool, cache: BuildCache,
@@ -388,8 +406,11 @@ def _image(path: Path, widths: tuple[int, ...], alt: str, square: bool, cache: B
 
 def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: dict[str, str], sources: str,
                 jobs: list[PageJob], staging: Path, previous: Path | None, progress: Progress,
-                markups: Path) -> list[str]:
-    """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those."""
+                markups: Path, meanwhile: Callable[[], None] | None = None) -> list[str]:
+    """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those.
+
+    ``meanwhile`` runs in this process while the workers render.
+    """
     progress.begin("rendering", len(jobs))
     # Listing pages cost as much as hundreds of product pages: start them first, in chunks
     # of similar cost, so no worker is left with a long page at the end while the other idles.
@@ -399,7 +420,7 @@ def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: di
     try:
         return [out for part in workers.map_chunks(render_chunk, jobs, args, chunk=chunk,
                                                    inline_below=PARALLEL_THRESHOLD, done=progress.advance,
-                                                   weight=_cost)
+                                                   weight=_cost, meanwhile=meanwhile)
                 for out in part]
     except TemplateFailure as failure:
         raise template_error(templates, failure) from None

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from generator import __version__
 
-SCHEMA = f"chuchuang-cache-3/{__version__}"
+SCHEMA = f"chuchuang-cache-4/{__version__}"
 _BATCH = 500    # keys per "IN (...)" lookup, well under SQLite's variable limit
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS markup (key TEXT PRIMARY KEY, html TEXT NOT NULL, text TEXT NOT NULL, words INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS markup (key TEXT PRIMARY KEY, html TEXT NOT NULL, lead TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, view TEXT NOT NULL, files TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (path TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (site TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (site, path));
@@ -52,6 +52,9 @@ class BuildCache:
             db = None
             try:
                 db = sqlite3.connect(path)
+                # A cache, not a record: no fsync per commit. After a crash it may be torn, and a
+                # torn cache fails the check below and is discarded like any other corrupt one.
+                db.execute("PRAGMA synchronous = OFF")
                 if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise sqlite3.DatabaseError("cache failed its integrity check")
                 db.executescript(_TABLES)
@@ -70,16 +73,16 @@ class BuildCache:
                     raise
         raise AssertionError("unreachable")
 
-    def leads(self, keys: list[str], chars: int) -> dict[str, tuple[int, str]]:
-        """Each markup's HTML size and the first ``chars`` characters of its text (not the HTML)."""
+    def leads(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        """Each markup's HTML size and its lead (the start of its plain text, see put_markups)."""
         found: dict[str, tuple[int, str]] = {}
-        sql = f"SELECT key, length(html), substr(text, 1, {int(chars)}) FROM markup WHERE key IN ({{}})"
-        for rows in self._many(sql, keys):
+        for rows in self._many("SELECT key, length(html), lead FROM markup WHERE key IN ({})", keys):
             found.update((row[0], (row[1], row[2])) for row in rows)
         return found
 
-    def put_markups(self, rows: list[tuple[str, str, str, int]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO markup VALUES (?, ?, ?, ?)", rows)
+    def put_markups(self, rows: list[tuple[str, str, str]]) -> None:
+        """(markup key, sanitised HTML, lead): the lead is as much of the plain text as summaries use."""
+        self.db.executemany("INSERT OR REPLACE INTO markup VALUES (?, ?, ?)", rows)
 
     def documents(self, keys: list[str]) -> dict[str, bytes]:
         """Checked documents (records as JSON, see records.py) by content key."""

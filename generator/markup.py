@@ -18,7 +18,9 @@ import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-__all__ = ["Rendered", "render", "summary"]
+__all__ = ["LEAD", "Rendered", "render", "summary"]
+
+LEAD = 240      # characters of plain text kept per body: twice the longest summary taken from it
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from generator.views import (
 )
 
 HOME_NEWEST = 24
-LEAD = 240      # characters of plain text kept per body: twice the longest summary taken from it
 NO_HTML = Html("", 0)
 
 

@@ -1,19 +1,34 @@
 """Related products from an inverted tag index: top-k, never all pairs."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, combinations, repeat
+from typing import NamedTuple
 
 from generator.content import Product
+
+
+class RelatedInput(NamedTuple):
+    """What ranking reads of a product: small enough to send to a worker process."""
+
+    id: str
+    tags: tuple[str, ...]
+    creator: str
+    date: dt.date
+    title: str
+
+
+Ranked = Product | RelatedInput
 
 MAX_PER_TAG = 200   # a huge tag adds little signal; cap the candidates it brings
 TAG_POINTS = 3.0
 CREATOR_POINTS = 0.5
 
 
-def related(products: tuple[Product, ...], k: int = 4) -> dict[str, tuple[str, ...]]:
+def related(products: Sequence[Ranked], k: int = 4) -> dict[str, tuple[str, ...]]:
     """For each product id, up to ``k`` related ids: shared tags first, then similar titles.
 
     Candidates come only from the product's own tags (each tag's newest MAX_PER_TAG
@@ -59,7 +74,7 @@ class _Index:
     points: dict[int, float]                        # n(n-1)/2 → the points of n shared tags
 
     @classmethod
-    def build(cls, products: tuple[Product, ...]) -> _Index:
+    def build(cls, products: Sequence[Ranked]) -> _Index:
         by_tag: dict[str, list[str]] = defaultdict(list)
         by_creator: dict[str, list[str]] = defaultdict(list)
         for product in sorted(products, key=lambda p: (p.date, p.id), reverse=True):
@@ -75,7 +90,7 @@ class _Index:
                    pairs, {p.id: _bigrams(p.title) for p in products},
                    {n * (n - 1) // 2: TAG_POINTS * n for n in range(2, most + 1)})
 
-    def top(self, product: Product, k: int) -> tuple[str, ...]:
+    def top(self, product: Ranked, k: int) -> tuple[str, ...]:
         """The ``k`` best candidates, scoring a lower tier only while it can still make the cut."""
         own = product.id
         tag_sets = [self.tags[tag] for tag in product.tags]

@@ -19,11 +19,12 @@ from generator.cache import html_reader
 from generator.config import SiteConfig
 from generator.content import FileTask, Record, load_file
 from generator.diagnostics import BuildError, Diagnostic, Report
+from generator.markup import LEAD
 from generator.markup import render as render_markdown
 from generator.render import PageJob, SiteGlobals, make_env, render_page
 from generator.views import use_html_source
 
-Markup = tuple[str, str, int]     # sanitised HTML, plain text, words
+Markup = tuple[str, str]     # sanitised HTML, the start of its plain text (LEAD characters)
 
 
 class Workers:
@@ -45,15 +46,27 @@ class Workers:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """``fn(*args)`` in a worker (here, at once, without workers)."""
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
     def map_chunks(self, fn: Callable[..., Any], items: list, args: tuple, chunk: int,
                    inline_below: int, done: Callable[[int], None] = lambda n: None,
-                   weight: Callable[[Any], int] | None = None) -> Iterator[Any]:
+                   weight: Callable[[Any], int] | None = None,
+                   meanwhile: Callable[[], None] | None = None) -> Iterator[Any]:
         """``fn(part, *args)`` for consecutive parts of ``items``, in order; inline when few items.
 
         A part holds ``chunk`` items, or with ``weight`` items worth about ``chunk`` in all.
+        ``meanwhile`` runs here once the parts are handed to the workers (first, when inline).
         """
         chunks = _split(items, chunk, weight)
         if self.pool is None or len(items) < inline_below:
+            if meanwhile is not None:
+                meanwhile()
             for part in chunks:
                 result = fn(part, *args)
                 done(len(part))
@@ -61,6 +74,8 @@ class Workers:
             return
         futures: list[Future] = [self.pool.submit(fn, part, *args) for part in chunks]
         try:
+            if meanwhile is not None:
+                meanwhile()
             for part, future in zip(chunks, futures):
                 result = future.result()
                 done(len(part))
@@ -88,7 +103,7 @@ def _split(items: list, chunk: int, weight: Callable[[Any], int] | None) -> list
 
 def markup(body: str) -> Markup:
     result = render_markdown(body)
-    return result.html, result.text, result.words
+    return result.html, result.text[:LEAD]
 
 
 def load_chunk(tasks: list[FileTask], config: SiteConfig, content_root: Path,

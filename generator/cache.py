@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 
 def html_reader(path: Path) -> tuple[sqlite3.Connection, Callable[[str], str]]:
     """A read-only connection to a cache and its markup key → HTML lookup (for worker processes)."""
-    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    db.execute("BEGIN")     # one read transaction (one lock) for all lookups until the caller closes it
 
     def lookup(key: str) -> str:
         rows = db.execute("SELECT html FROM markup WHERE key = ?", (key,)).fetchall()

@@ -41,7 +41,7 @@ class PageJob:
     context: dict[str, Any]
 
 
-MAX_FRAGMENTS = 20_000   # cached macro outputs kept per process (oldest dropped first)
+MAX_FRAGMENTS = 2_048   # cached macro outputs kept per process (oldest dropped first)
 
 
 class Fingerprinter:

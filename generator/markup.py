@@ -25,11 +25,15 @@ LEAD = 240      # characters of plain text kept per body: twice the longest summ
 
 @dataclass(frozen=True)
 class Rendered:
-    """A rendered body: sanitised HTML, its plain text and a rough word count."""
+    """A rendered body: sanitised HTML and its plain text."""
 
     html: str  # sanitised HTML, safe to insert with |safe in a Jinja2 template
     text: str  # plain text (not HTML-escaped), whitespace collapsed
-    words: int  # CJK characters count one each, other words one each
+
+    @property
+    def words(self) -> int:
+        """A rough word count: CJK characters count one each, other words one each."""
+        return _count_words(self.text)
 
 
 _EXTENSIONS = ["tables", "fenced_code", "attr_list", "sane_lists"]
@@ -216,7 +220,7 @@ def render(markdown_text: str) -> Rendered:
     source = _UNSAFE_CHARS.sub("\ufffd", markdown_text)
     safe_html = _sanitise(_to_html(source))
     text = _plain_text(safe_html)
-    return Rendered(html=safe_html, text=text, words=_count_words(text))
+    return Rendered(html=safe_html, text=text)
 
 
 def _in_word(char: str) -> bool:

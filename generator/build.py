@@ -35,7 +35,7 @@ from generator.assets import (
 )
 from generator.cache import BuildCache
 from generator.config import SiteConfig, load_config
-from generator.content import Content, Creator, FileTask, Record, read_content
+from generator.content import Content, Creator, FileTask, Product, Record, read_content
 from generator.diagnostics import BuildError, Diagnostic, Report
 from generator.markup import LEAD
 from generator.markup import render as render_markdown
@@ -151,7 +151,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     related_key, related_ids = _related_lookup(content, cache)
     # Related products are computed by a worker while this process renders Markdown leads and the catalog.
     pending = None if related_ids is not None else workers.submit(related, _related_inputs(content))
-    rendered, image_files = _render_inputs(content, cache)
+    rendered, image_files = _render_inputs(content, cache, loader.markup_keys)
     catalog_text = _catalog_text(config, content, today, cache)
     if pending is not None:
         related_ids = pending.result()
@@ -272,6 +272,7 @@ class _Loader:
         self.digests = FileDigests() if digests is None else digests
         self.salt = hashlib.sha256(__version__.encode() + b"\0" + config_bytes).hexdigest()
         self.new_markup: list[tuple[str, str, str]] = []
+        self.markup_keys: dict[str, str] = {}     # body → markup key, so no body is hashed twice
 
     def __call__(self, tasks: list[FileTask], config: SiteConfig, content_root: Path,
                  ) -> list[tuple[Record, list[Diagnostic]]]:
@@ -281,20 +282,25 @@ class _Loader:
         answers: list[tuple[Record, list[Diagnostic]] | None] = [None] * len(tasks)
         for i, key in enumerate(keys):
             if key in hits:
+                data, body_key = hits[key]
                 with contextlib.suppress(Exception):   # an unreadable entry is a miss, never trusted
-                    answers[i] = (load_record(hits[key]), [])
+                    record = load_record(data)
+                    self.markup_keys[_source(record)] = body_key
+                    answers[i] = (record, [])
         missing = [i for i, answer in enumerate(answers) if answer is None]
         self.progress.begin("reading", len(missing))
-        fresh: list[tuple[str, bytes]] = []
+        fresh: list[tuple[str, bytes, str]] = []
         results = self.workers.map_chunks(load_chunk, [tasks[i] for i in missing], (config, content_root),
                                           chunk=64, inline_below=128, done=self.progress.advance)
         for i, (record, diagnostics, markup) in zip(missing, (a for chunk in results for a in chunk)):
             answers[i] = (record, diagnostics)
-            if markup is not None and record is not None:
-                source = record.bio if isinstance(record, Creator) else record.body
-                self.new_markup.append((markup_key(source), *markup))
-            if record is not None and not diagnostics and keys[i]:
-                fresh.append((keys[i], dump_record(record)))
+            if record is None:
+                continue
+            body_key = self.markup_keys[_source(record)] = markup_key(_source(record))
+            if markup is not None:
+                self.new_markup.append((body_key, *markup))
+            if not diagnostics and keys[i]:
+                fresh.append((keys[i], dump_record(record), body_key))
         self.cache.put_documents(fresh)
         return answers  # type: ignore[return-value]
 
@@ -324,11 +330,17 @@ def _images_listing(folder: Path) -> str | None:
     return "/".join(f"{e.name}:{int(e.is_file())}" for e in entries)
 
 
+def _source(record: Creator | Product) -> str:
+    """The Markdown a record's page shows: a creator's bio or a product's body."""
+    return record.bio if isinstance(record, Creator) else record.body
+
+
 def markup_key(body: str) -> str:
     return hashlib.sha256(f"{__version__}\0{body}".encode()).hexdigest()
 
 
-def _render_inputs(content: Content, cache: BuildCache) -> tuple[Rendered, list[OutputFile]]:
+def _render_inputs(content: Content, cache: BuildCache, known_keys: dict[str, str],
+                   ) -> tuple[Rendered, list[OutputFile]]:
     """Markdown and images, each done once per distinct input and cached across builds.
 
     Bodies stay in the cache: the plan gets an :class:`Html` reference and the
@@ -338,7 +350,7 @@ def _render_inputs(content: Content, cache: BuildCache) -> tuple[Rendered, list[
     text: dict[str, str] = {}
     docs = [(p.id, p.body) for p in content.published]
     docs += [(f"creator:{c.id}", c.bio) for c in content.creators.values()]
-    keys = [markup_key(body) for _, body in docs]
+    keys = [known_keys.get(body) or markup_key(body) for _, body in docs]
     known = cache.leads(keys)
     fresh = []
     for (name, body), digest in zip(docs, keys):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generator import __version__
 
-SCHEMA = f"chuchuang-cache-4/{__version__}"
+SCHEMA = f"chuchuang-cache-5/{__version__}"
 _BATCH = 500    # keys per "IN (...)" lookup, well under SQLite's variable limit
 
 _TABLES = """
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS markup (key TEXT PRIMARY KEY, html TEXT NOT NULL, lea
 CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, view TEXT NOT NULL, files TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (path TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (site TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (site, path));
-CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, record BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (key TEXT PRIMARY KEY, record BLOB NOT NULL, markup TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
@@ -85,15 +85,15 @@ class BuildCache:
         """(markup key, sanitised HTML, lead): the lead is as much of the plain text as summaries use."""
         self.db.executemany("INSERT OR REPLACE INTO markup VALUES (?, ?, ?)", rows)
 
-    def documents(self, keys: list[str]) -> dict[str, bytes]:
-        """Checked documents (records as JSON, see records.py) by content key."""
-        found: dict[str, bytes] = {}
-        for rows in self._many("SELECT key, record FROM documents WHERE key IN ({})", keys):
-            found.update((row[0], bytes(row[1])) for row in rows)
+    def documents(self, keys: list[str]) -> dict[str, tuple[bytes, str]]:
+        """Checked documents by content key: the record as JSON (see records.py) and its body's markup key."""
+        found: dict[str, tuple[bytes, str]] = {}
+        for rows in self._many("SELECT key, record, markup FROM documents WHERE key IN ({})", keys):
+            found.update((row[0], (bytes(row[1]), row[2])) for row in rows)
         return found
 
-    def put_documents(self, rows: list[tuple[str, bytes]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?)", rows)
+    def put_documents(self, rows: list[tuple[str, bytes, str]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", rows)
 
     def get(self, key: str) -> bytes | None:
         row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()

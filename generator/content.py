@@ -7,6 +7,7 @@ collects every problem as a diagnostic and never raises on bad input.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,12 +140,13 @@ def read_content(root: Path, config: SiteConfig, only: set[Path] | None = None,
                       hint=f"run: chuchuang new creator {folder.name}")
         else:
             steps.append(FileTask("creator", profile, folder.name))
-        for path in sorted(folder.glob("*.md")):
-            if path.name == "_index.md":
+        for name, is_link in _markdown_files(folder):
+            if name == "_index.md":
                 continue
+            path = folder / name
             outside = Report()
             # A plain file in a folder already found inside needs no resolve() (10,000 files add up).
-            if path.is_symlink() and not _inside(path, content_root, outside):
+            if is_link and not _inside(path, content_root, outside):
                 steps.append(outside)
                 continue
             steps.append(FileTask("product", path, folder.name))
@@ -177,6 +179,16 @@ def read_content(root: Path, config: SiteConfig, only: set[Path] | None = None,
         wanted = {p.resolve() for p in only}
         report.items = [d for d in report.items if Path(d.file).resolve() in wanted]
     return Content(creators, tuple(products)), report
+
+
+def _markdown_files(folder: Path) -> list[tuple[str, bool]]:
+    """The ``*.md`` entries of ``folder`` (as ``glob`` finds them) by name, and whether each is a symlink."""
+    try:
+        with os.scandir(folder) as entries:
+            found = [(e.name, e.is_symlink()) for e in entries if e.name.endswith(".md")]
+    except OSError:
+        return []
+    return sorted(found)
 
 
 def _inside(path: Path, content_root: Path, report: Report) -> bool:

@@ -284,7 +284,7 @@ class _Loader:
             if key in hits:
                 data, body_key = hits[key]
                 with contextlib.suppress(Exception):   # an unreadable entry is a miss, never trusted
-                    record = load_record(data)
+                    record = load_record(data, tasks[i].path)
                     self.markup_keys[_source(record)] = body_key
                     answers[i] = (record, [])
         missing = [i for i, answer in enumerate(answers) if answer is None]

@@ -86,7 +86,12 @@ def _tree_rss(root: int) -> int:
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Run ``cmd`` to completion; return (wall seconds, peak tree RSS, last stderr line)."""
+    """Run ``cmd`` to completion; return (wall seconds, peak tree RSS, last stderr line).
+
+    The disk is synced first, so the previous run's deletes and writes are not
+    flushed (and timed) during this one.
+    """
+    os.sync()
     peak = 0
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

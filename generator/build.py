@@ -12,13 +12,14 @@ their bytes), in worker processes when there are many.
 from __future__ import annotations
 
 import contextlib
+import gc
 import datetime as dt
 import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def build(options: BuildOptions) -> BuildResult:
         if inputs and previous and previous[0] == inputs and previous[1] == outputs_digest(stamps, options.catalog):
             pages = previous[2]
             return BuildResult(pages, 0, pages, 0, time.perf_counter() - started, options.catalog, options.out)
-        with Workers(options.jobs) as workers:
+        with Workers(options.jobs) as workers, _no_cyclic_gc():
             result, stamps = _build(options, cache, workers, templates, today, progress, started, digests, stamps)
         # A clean build records the digests the loader took of the documents it read.
         inputs = inputs or inputs_digest(root, templates, state, digests)
@@ -121,6 +122,23 @@ def build(options: BuildOptions) -> BuildResult:
     finally:
         progress.close()
         cache.close()
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """No cycle collection in this process while it builds (workers are forked before).
+
+    The build holds every record and view at once and makes almost no reference
+    cycles; each full collection walks all of them, which made a 50,000-product
+    rebuild 1.5x slower. Plain reference counting still frees everything else.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _previous_build(cache: BuildCache, site_key: str) -> tuple[str, str, int] | None:

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -183,18 +183,10 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     fingerprint = Fingerprinter()
     salt = fingerprint(__version__, site, static.urls)
     old_keys = {} if options.clean else cache.page_keys(str(options.out.resolve()))
-    keys: dict[str, str] = {}
-
-    def key_pages() -> None:
-        keys.update((job.out, fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta,
-                                          job.context)) for job in site_plan.jobs)
-
-    if old_keys:
-        key_pages()
-        # A page is reused only if its key matches and its file is the one the last build left.
-        reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"]
-    else:
-        reuse = []      # nothing to compare with: every page renders while this process keys them
+    keys = {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta, job.context)
+            for job in site_plan.jobs}
+    # A page is reused only if its key matches and its file is the one the last build left.
+    reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"]
     reused = {j.out for j in reuse}
     todo = [j for j in site_plan.jobs if j.out not in reused]
     out = options.out
@@ -206,7 +198,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     try:
         sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
         changed = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous, progress,
-                              cache.path, meanwhile=None if keys else key_pages)
+                              cache.path)
         index = json.dumps(site_plan.index, ensure_ascii=False, separators=(",", ":")).encode()
         for item in [*static.files, *image_files, OutputFile("index.json", index)]:
             if _stage(previous, staging, item.path, item.data):
@@ -436,11 +428,8 @@ def _image(path: Path, widths: tuple[int, ...], alt: str, square: bool, cache: B
 
 def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: dict[str, str], sources: str,
                 jobs: list[PageJob], staging: Path, previous: Path | None, progress: Progress,
-                markups: Path, meanwhile: Callable[[], None] | None = None) -> list[str]:
-    """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those.
-
-    ``meanwhile`` runs in this process while the workers render.
-    """
+                markups: Path) -> list[str]:
+    """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those."""
     progress.begin("rendering", len(jobs))
     # Listing pages cost as much as hundreds of product pages: start them first, in chunks
     # of similar cost, so no worker is left with a long page at the end while the other idles.
@@ -450,7 +439,7 @@ def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: di
     try:
         return [out for part in workers.map_chunks(render_chunk, jobs, args, chunk=chunk,
                                                    inline_below=PARALLEL_THRESHOLD, done=progress.advance,
-                                                   weight=_cost, meanwhile=meanwhile)
+                                                   weight=_cost)
                 for out in part]
     except TemplateFailure as failure:
         raise template_error(templates, failure) from None

@@ -59,17 +59,13 @@ class Workers:
 
     def map_chunks(self, fn: Callable[..., Any], items: list, args: tuple, chunk: int,
                    inline_below: int, done: Callable[[int], None] = lambda n: None,
-                   weight: Callable[[Any], int] | None = None,
-                   meanwhile: Callable[[], None] | None = None) -> Iterator[Any]:
+                   weight: Callable[[Any], int] | None = None) -> Iterator[Any]:
         """``fn(part, *args)`` for consecutive parts of ``items``, in order; inline when few items.
 
         A part holds ``chunk`` items, or with ``weight`` items worth about ``chunk`` in all.
-        ``meanwhile`` runs here once the parts are handed to the workers (first, when inline).
         """
         chunks = _split(items, chunk, weight)
         if self.pool is None or len(items) < inline_below:
-            if meanwhile is not None:
-                meanwhile()
             for part in chunks:
                 result = fn(part, *args)
                 done(len(part))
@@ -77,8 +73,6 @@ class Workers:
             return
         futures: list[Future] = [self.pool.submit(fn, part, *args) for part in chunks]
         try:
-            if meanwhile is not None:
-                meanwhile()
             for part, future in zip(chunks, futures):
                 result = future.result()
                 done(len(part))

@@ -50,7 +50,9 @@ class _Serialised:
 
 
 def _moto_server_class() -> type:
-    from moto.moto_server import threaded_moto_server as tms  # imported late: moto is slow to import
+    from moto.moto_server import (
+        threaded_moto_server as tms,  # imported late: moto is slow to import
+    )
 
     class LockedMotoServer(tms.ThreadedMotoServer):
         def _server_entry(self) -> None:

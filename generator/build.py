@@ -3,54 +3,52 @@
 Pages are written to a staging folder beside the output and swapped in only
 when everything succeeded, so a failed build leaves the previous site intact.
 A page whose inputs (its data, the templates it uses, the config, chuchuang's
-version) hash to the key recorded last time is linked from the previous output
-instead of being rendered again. When no input file changed at all and the
-output is as the last build left it, the build stops after comparing digests.
-Documents are read, checked and rendered to HTML once per change (cached by
-their bytes), in worker processes when there are many.
+version) hash to the key recorded last time is left as the previous build
+wrote it. When no input file changed at all and the output is as the last
+build left it, the build stops after comparing digests. Documents are read
+through the cache (loader.py), Markdown, images and related products are
+prepared once per distinct input (inputs.py), pages are planned (pages.py)
+and rendered in worker processes (workers.py).
 """
 from __future__ import annotations
 
 import contextlib
-import gc
 import datetime as dt
+import gc
 import hashlib
 import json
 import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from functions.catalog import Catalog, PartnerEntry
 from functions.catalog import Product as CatalogProduct
 from generator import __version__
-from generator.assets import (
-    AVATAR_WIDTHS,
-    IMAGE_WIDTHS,
-    ImageError,
-    OutputFile,
-    collect_static,
-    process_image,
-)
+from generator.assets import OutputFile, collect_static
 from generator.cache import BuildCache
 from generator.config import SiteConfig, load_config
-from generator.content import Content, Creator, FileTask, Product, Record, read_content
-from generator.diagnostics import BuildError, Diagnostic, Report
-from generator.markup import LEAD
-from generator.markup import render as render_markdown
-from generator.pages import Rendered, plan
+from generator.content import Content, read_content
+from generator.diagnostics import BuildError
+from generator.inputs import related_inputs, related_lookup, render_inputs
+from generator.loader import DocumentLoader
+from generator.pages import plan
 from generator.progress import Progress
-from generator.records import dump_record, load_record
-from generator.related import RelatedInput, related
+from generator.related import related
 from generator.render import Fingerprinter, PageJob, SiteGlobals, make_env
-from generator.snapshot import FileDigests, inputs_digest, output_stamps, outputs_digest, stamp, template_digests
-from generator.views import Html, ImageView
+from generator.snapshot import (
+    FileDigests,
+    inputs_digest,
+    output_stamps,
+    outputs_digest,
+    stamp,
+    template_digests,
+)
 from generator.workers import (
     TemplateFailure,
     Workers,
-    load_chunk,
     render_chunk,
     same_bytes,
     template_error,
@@ -159,17 +157,17 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     if config is None:
         raise BuildError(report)
     content_root = root / "content"
-    loader = _Loader(cache, workers, (root / "site.yaml").read_bytes(), progress, digests)
+    loader = DocumentLoader(cache, workers, (root / "site.yaml").read_bytes(), progress, digests)
     content, content_report = read_content(content_root, config, loader=loader)
     if not content_report.ok:
         raise BuildError(content_report)
     cache.put_markups(loader.new_markup)
     if options.base_url:
         config = _with_base_url(config, options.base_url)
-    related_key, related_ids = _related_lookup(content, cache)
+    related_key, related_ids = related_lookup(content, cache)
     # Related products are computed by a worker while this process renders Markdown leads and the catalog.
-    pending = None if related_ids is not None else workers.submit(related, _related_inputs(content))
-    rendered, image_files = _render_inputs(content, cache, loader.markup_keys)
+    pending = None if related_ids is not None else workers.submit(related, related_inputs(content))
+    rendered, image_files = render_inputs(content, cache, loader.markup_keys)
     catalog_text = _catalog_text(config, content, today, cache)
     if pending is not None:
         related_ids = pending.result()
@@ -264,166 +262,6 @@ def _catalog_text(config: SiteConfig, content: Content, today: dt.date, cache: B
     cache.put(key, text.encode())
     return text
 
-
-
-class _Loader:
-    """Reads documents through the cache; the changed ones are read and rendered in workers.
-
-    A document's cache key is its bytes, its place, the listing of its folder's
-    images/ and site.yaml's bytes (partner domains decide links), so a cached
-    record is exactly what reading the file again would give. Only documents
-    without any diagnostic are cached: a file with a problem is read every time.
-    """
-
-    def __init__(self, cache: BuildCache, workers: Workers, config_bytes: bytes, progress: Progress,
-                 digests: FileDigests | None = None) -> None:
-        self.cache, self.workers, self.progress = cache, workers, progress
-        # Digests of file bytes, shared with the input digest: each file is read once.
-        self.digests = FileDigests() if digests is None else digests
-        self.salt = hashlib.sha256(__version__.encode() + b"\0" + config_bytes).hexdigest()
-        self.new_markup: list[tuple[str, str, str]] = []
-        self.markup_keys: dict[str, str] = {}     # body → markup key, so no body is hashed twice
-
-    def __call__(self, tasks: list[FileTask], config: SiteConfig, content_root: Path,
-                 ) -> list[tuple[Record, list[Diagnostic]]]:
-        listings: dict[Path, str] = {}
-        keys = [self._key(task, listings) for task in tasks]
-        hits = self.cache.documents([k for k in keys if k])
-        answers: list[tuple[Record, list[Diagnostic]] | None] = [None] * len(tasks)
-        for i, key in enumerate(keys):
-            if key in hits:
-                data, body_key = hits[key]
-                with contextlib.suppress(Exception):   # an unreadable entry is a miss, never trusted
-                    record = load_record(data, tasks[i].path)
-                    self.markup_keys[_source(record)] = body_key
-                    answers[i] = (record, [])
-        missing = [i for i, answer in enumerate(answers) if answer is None]
-        self.progress.begin("reading", len(missing))
-        fresh: list[tuple[str, bytes, str]] = []
-        results = self.workers.map_chunks(load_chunk, [tasks[i] for i in missing], (config, content_root),
-                                          chunk=64, inline_below=128, done=self.progress.advance)
-        for i, (record, diagnostics, markup) in zip(missing, (a for chunk in results for a in chunk)):
-            answers[i] = (record, diagnostics)
-            if record is None:
-                continue
-            body_key = self.markup_keys[_source(record)] = markup_key(_source(record))
-            if markup is not None:
-                self.new_markup.append((body_key, *markup))
-            if not diagnostics and keys[i]:
-                fresh.append((keys[i], dump_record(record), body_key))
-        self.cache.put_documents(fresh)
-        return answers  # type: ignore[return-value]
-
-    def _key(self, task: FileTask, listings: dict[Path, str]) -> str:
-        try:
-            data = self.digests(str(task.path))
-        except OSError:
-            return ""
-        folder = task.path.parent
-        if folder not in listings:
-            listings[folder] = _images_listing(folder / "images")
-        listing = listings[folder]
-        if listing is None:
-            return ""
-        head = f"{self.salt}\0{task.kind}\0{task.creator}\0{task.path}\0{listing}\0{data}"
-        return hashlib.sha256(head.encode()).hexdigest()
-
-
-def _images_listing(folder: Path) -> str | None:
-    """The names in a creator's images/ folder, or None when a symlink makes it uncacheable."""
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return ""
-    if any(entry.is_symlink() for entry in entries):
-        return None
-    return "/".join(f"{e.name}:{int(e.is_file())}" for e in entries)
-
-
-def _source(record: Creator | Product) -> str:
-    """The Markdown a record's page shows: a creator's bio or a product's body."""
-    return record.bio if isinstance(record, Creator) else record.body
-
-
-def markup_key(body: str) -> str:
-    return hashlib.sha256(f"{__version__}\0{body}".encode()).hexdigest()
-
-
-def _render_inputs(content: Content, cache: BuildCache, known_keys: dict[str, str],
-                   ) -> tuple[Rendered, list[OutputFile]]:
-    """Markdown and images, each done once per distinct input and cached across builds.
-
-    Bodies stay in the cache: the plan gets an :class:`Html` reference and the
-    first characters of the text (for summaries), never the whole HTML.
-    """
-    html: dict[str, Html] = {}
-    text: dict[str, str] = {}
-    docs = [(p.id, p.body) for p in content.published]
-    docs += [(f"creator:{c.id}", c.bio) for c in content.creators.values()]
-    keys = [known_keys.get(body) or markup_key(body) for _, body in docs]
-    known = cache.leads(keys)
-    fresh = []
-    for (name, body), digest in zip(docs, keys):
-        hit = known.get(digest)
-        if hit is None:
-            result = render_markdown(body)
-            hit = known[digest] = (len(result.html), result.text[:LEAD])
-            fresh.append((digest, result.html, hit[1]))
-        html[name], text[name] = Html(digest, hit[0]), hit[1]
-    cache.put_markups(fresh)
-    files: dict[str, bytes] = {}
-    images: dict[str, tuple[ImageView, ...]] = {}
-    avatars: dict[str, ImageView] = {}
-    for product in content.published:
-        images[product.id] = tuple(_image(path, IMAGE_WIDTHS, product.title, False, cache, files)
-                                   for path in product.images)
-    for creator in content.creators.values():
-        if creator.avatar:
-            avatars[creator.id] = _image(creator.avatar, AVATAR_WIDTHS, creator.name, True, cache, files)
-    return Rendered(html, text, images, avatars), [OutputFile(p, d) for p, d in sorted(files.items())]
-
-
-def _related_inputs(content: Content) -> list[RelatedInput]:
-    return [RelatedInput(p.id, p.tags, p.creator, p.date, p.title) for p in content.published]
-
-
-def _related_lookup(content: Content, cache: BuildCache) -> tuple[str, dict[str, tuple[str, ...]] | None]:
-    """The cache key of the related products and, when cached, them: they change only when an
-    id, tag, creator, date or title does."""
-    digest = hashlib.sha256(__version__.encode())
-    for p in content.published:
-        digest.update(repr((p.id, p.tags, p.creator, p.date.isoformat(), p.title)).encode())
-    key = f"related:{digest.hexdigest()}"
-    raw = cache.get(key)
-    if raw is not None:
-        try:
-            found = json.loads(raw)
-            return key, {pid: tuple(ids) for pid, ids in found.items()}
-        except (ValueError, AttributeError, TypeError):
-            pass
-    return key, None
-
-
-def _image(path: Path, widths: tuple[int, ...], alt: str, square: bool, cache: BuildCache,
-           files: dict[str, bytes]) -> ImageView:
-    source = path.read_bytes()
-    key = hashlib.sha256(source + repr((widths, square, __version__)).encode()).hexdigest()
-    hit = cache.image(key)
-    if hit is not None:
-        view_data, paths = hit
-        blobs = {p: cache.blob(p) for p in paths}
-        if all(b is not None for b in blobs.values()):
-            files.update(blobs)  # type: ignore[arg-type]
-            return ImageView(**{**view_data, "alt": alt})
-    try:
-        view, outputs = process_image(source, widths, alt, square)
-    except ImageError as exc:
-        report = Report()
-        report.add(path, 1, 1, "content.image", str(exc), hint="re-export it as JPEG, PNG or WebP")
-        raise BuildError(report) from None
-    cache.put_image(key, asdict(view), [(f.path, f.data) for f in outputs])
-    files.update({f.path: f.data for f in outputs})
-    return view
 
 
 def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: dict[str, str], sources: str,

@@ -22,8 +22,17 @@ from functions import store
 from functions.catalog import Catalog, CatalogError
 from functions.catalog import load as load_catalog
 from generator import deploy_catalog
-from generator.deploy_aws import (DeployError, Progress, Targets, client, delete_all, explain, invalidate,
-                                  put_all, read_bucket)
+from generator.deploy_aws import (
+    DeployError,
+    Progress,
+    Targets,
+    client,
+    delete_all,
+    explain,
+    invalidate,
+    put_all,
+    read_bucket,
+)
 from generator.deploy_catalog import CatalogDiff
 from generator.deploy_plan import Plan, human_size, make_plan, scan
 from generator.local_env import reachable

@@ -12,8 +12,13 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import (ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError,
-                                 PartialCredentialsError)
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
 
 from generator.config import Deploy
 from generator.deploy_plan import LocalFile, RemoteObject, needs_head

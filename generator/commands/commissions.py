@@ -92,7 +92,10 @@ def _csv(statements: list[Statement]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the statements; 0 ok, 1 backend unreachable or unset, 2 bad arguments."""
-    from functions import commissions, store  # boto3: imported only when a statement is read
+    from functions import (  # boto3: imported only when a statement is read
+        commissions,
+        store,
+    )
 
     month = args.month or clock.iso(clock.now())[:7]
     if not MONTH.fullmatch(month):

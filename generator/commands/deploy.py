@@ -38,7 +38,11 @@ def _fail(message: str, code: int = 1) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """0 deployed (or planned), 1 content, input or AWS errors (one line), 2 usage errors."""
-    from generator.deploy import DeployError, Targets, deploy  # boto3: imported only when deploying
+    from generator.deploy import (  # boto3: imported only when deploying
+        DeployError,
+        Targets,
+        deploy,
+    )
 
     if args.source is not None and args.out is not None:
         return _fail("--from DIR publishes a folder as it is; --out only says where to build", 2)

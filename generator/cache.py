@@ -53,9 +53,6 @@ class BuildCache:
             db = None
             try:
                 db = sqlite3.connect(path)
-                # A cache, not a record: no fsync per commit. After a crash it may be torn, and a
-                # torn cache fails the check below and is discarded like any other corrupt one.
-                db.execute("PRAGMA synchronous = OFF")
                 if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise sqlite3.DatabaseError("cache failed its integrity check")
                 db.executescript(_TABLES)

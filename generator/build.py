@@ -50,7 +50,7 @@ from generator.workers import (
     TemplateFailure,
     Workers,
     render_chunk,
-    same_bytes,
+    stage,
     template_error,
 )
 
@@ -104,7 +104,7 @@ def build(options: BuildOptions) -> BuildResult:
         inputs = "" if options.clean else inputs_digest(root, templates, state, digests)
         previous = _previous_build(cache, site_key)
         # One stat per file the last build wrote: the no-change check and the page keys use them.
-        stamps = output_stamps(options.out, _previous_files(cache, options.out, walk=False))
+        stamps = output_stamps(options.out, _previous_files(cache, options.out))
         if inputs and previous and previous[0] == inputs and previous[1] == outputs_digest(stamps, options.catalog):
             pages = previous[2]
             return BuildResult(pages, 0, pages, 0, time.perf_counter() - started, options.catalog, options.out)
@@ -199,14 +199,15 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
                               cache.path)
         index = json.dumps(site_plan.index, ensure_ascii=False, separators=(",", ":")).encode()
         for item in [*static.files, *image_files, OutputFile("index.json", index)]:
-            if _stage(previous, staging, item.path, item.data):
+            if stage(previous, staging, item.path, item.data, _write):
                 changed.append(item.path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     produced = [j.out for j in site_plan.jobs] + [f.path for f in static.files] + \
         [f.path for f in image_files] + ["index.json"]
-    removed = _commit(staging, out, changed, produced, _previous_files(cache, out) or [])
+    # The stamps name what the last build wrote (or, when the cache did not know, all files found there).
+    removed = _commit(staging, out, changed, produced, list(stamps))
     stamps = {rel: found for rel, found in stamps.items() if rel not in removed}
     stamps.update((rel, stamp(out / rel)) for rel in changed)
     cache.put(f"files:{out.resolve()}", json.dumps(produced).encode())
@@ -272,7 +273,7 @@ def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: di
     # Listing pages cost as much as hundreds of product pages: start them first, in chunks
     # of similar cost, so no worker is left with a long page at the end while the other idles.
     jobs = sorted(jobs, key=_cost, reverse=True)
-    chunk = max(16, min(256, len(jobs) // (workers.jobs * 8) or 1))
+    chunk = max(16, min(256, sum(map(_cost, jobs)) // (workers.jobs * 8) or 1))
     args = (staging, previous, templates, site, assets, sources, _write, markups)
     try:
         return [out for part in workers.map_chunks(render_chunk, jobs, args, chunk=chunk,
@@ -293,26 +294,13 @@ def _write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def _stage(previous: Path | None, staging: Path, rel: str, data: bytes) -> bool:
-    """Stage ``data`` unless the previous output already has these bytes; True when staged."""
-    if previous is not None and same_bytes(previous / rel, data):
-        return False
-    _write(staging / rel, data)
-    return True
-
-
-def _previous_files(cache: BuildCache, out: Path, walk: bool = True) -> list[str] | None:
-    """What the last build wrote to ``out``; when the cache does not know, all files found
-    there (or None with ``walk=False``)."""
+def _previous_files(cache: BuildCache, out: Path) -> list[str] | None:
+    """What the last build wrote to ``out``, or None when the cache does not know."""
     raw = cache.get(f"files:{out.resolve()}")
     try:
-        return [str(p) for p in json.loads(raw)] if raw else (_walk(out) if walk else None)
+        return [str(p) for p in json.loads(raw)] if raw else None
     except (ValueError, TypeError):
-        return _walk(out) if walk else None
-
-
-def _walk(out: Path) -> list[str]:
-    return [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()] if out.is_dir() else []
+        return None
 
 
 def _commit(staging: Path, out: Path, changed: list[str], produced: list[str], before: list[str]) -> set[str]:

@@ -34,28 +34,27 @@ def load_record(data: bytes, file: Path | None = None) -> Creator | Product:
     """The record in ``data``; ``file``, when given, is its path as this build names it (the
     cache key includes the path, so it is the one stored), and saves parsing it again."""
     row = json.loads(data)
-    known = file
     if not isinstance(row, list) or not row:
         raise ValueError("not a cached record")
     if row[0] == _PRODUCT and len(row) == 20:
         (_, pid, creator, slug, title, link, partner, merchant, price, currency, stock, tags, images,
-         date, draft, description, weight, body, file, body_line) = row
-        _check(str, pid, creator, slug, title, link, partner, merchant, currency, date, description, body, file)
+         date, draft, description, weight, body, path, body_line) = row
+        _check(str, pid, creator, slug, title, link, partner, merchant, currency, date, description, body, path)
         _check(int, price, stock, weight, body_line)
         _check(bool, draft)
         return Product(pid, creator, slug, title, link, partner, merchant, price, currency, stock,
                        _strings(tags), tuple(Path(p) for p in _strings(images)), dt.date.fromisoformat(date),
-                       draft, description, weight, body, _path(file, known), body_line)
+                       draft, description, weight, body, _path(path, file), body_line)
     if row[0] == _CREATOR and len(row) == 11:
-        _, cid, name, tagline, avatar, interests, links, weight, bio, file, body_line = row
-        _check(str, cid, name, tagline, bio, file)
+        _, cid, name, tagline, avatar, interests, links, weight, bio, path, body_line = row
+        _check(str, cid, name, tagline, bio, path)
         _check(int, weight, body_line)
         if avatar is not None:
             _check(str, avatar)
         if not isinstance(links, list) or not all(isinstance(x, list) and len(x) == 2 for x in links):
             raise ValueError("bad links in a cached record")
         return Creator(cid, name, tagline, None if avatar is None else Path(avatar), _strings(interests),
-                       tuple(Link(*_strings(x)) for x in links), weight, bio, _path(file, known), body_line)
+                       tuple(Link(*_strings(x)) for x in links), weight, bio, _path(path, file), body_line)
     raise ValueError("not a cached record")
 
 

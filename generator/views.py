@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 
-class _NoSource:
-    def __call__(self, key: str) -> str:
-        raise LookupError(f"no HTML source is open to read {key}")
+def _no_source(key: str) -> str:
+    raise LookupError(f"no HTML source is open to read {key}")
 
 
-_source: Callable[[str], str] = _NoSource()
+_source: Callable[[str], str] = _no_source
 
 
 def use_html_source(lookup: Callable[[str], str]) -> Callable[[str], str]:

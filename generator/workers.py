@@ -10,7 +10,7 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -168,52 +168,29 @@ def render_chunk(jobs: list[PageJob], staging: Path, previous: Path | None, temp
 
 def _render_jobs(env: jinja2.Environment, jobs: list[PageJob], staging: Path, previous: Path | None,
                  templates: Path, write: Callable[[Path, bytes], None]) -> list[str]:
-    # Files are compared and written by a few threads while this one renders the next page:
-    # creating a file and its folder waits on the disk, and the GIL is free meanwhile.
-    io = _io_threads()
-    pending: list[tuple[str, Future]] = []
-    try:
-        for job in jobs:
-            try:
-                data = render_page(env, job)
-            except jinja2.TemplateSyntaxError as exc:
-                raise TemplateFailure(exc.filename or exc.name or job.template, exc.lineno,
-                                      exc.message or str(exc)) from None
-            except Exception as exc:  # any template bug: report its place, never a traceback
-                name, line = _template_frame(exc, templates)
-                raise TemplateFailure(name if name != "?" else job.template, line,
-                                      f"{type(exc).__name__}: {exc}") from None
-            pending.append((job.out, io.submit(_stage_page, job.out, data, staging, previous, write)))
-    finally:
-        wait([future for _, future in pending])   # nothing may still write once the caller cleans up
-    return [out for out, future in pending if future.result()]
+    staged = []
+    for job in jobs:
+        try:
+            data = render_page(env, job)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateFailure(exc.filename or exc.name or job.template, exc.lineno,
+                                  exc.message or str(exc)) from None
+        except Exception as exc:  # any template bug: report its place, never a traceback
+            name, line = _template_frame(exc, templates)
+            raise TemplateFailure(name if name != "?" else job.template, line,
+                                  f"{type(exc).__name__}: {exc}") from None
+        if stage(previous, staging, job.out, data, write):
+            staged.append(job.out)
+    return staged
 
 
-def _stage_page(out: str, data: bytes, staging: Path, previous: Path | None,
-                write: Callable[[Path, bytes], None]) -> bool:
-    if previous is not None and same_bytes(previous / out, data):
+def stage(previous: Path | None, staging: Path, rel: str, data: bytes,
+          write: Callable[[Path, bytes], None]) -> bool:
+    """Write ``data`` to ``staging/rel`` unless the previous output already has these bytes; True when staged."""
+    if previous is not None and same_bytes(previous / rel, data):
         return False
-    write(staging / out, data)
+    write(staging / rel, data)
     return True
-
-
-IO_THREADS = 4
-_io: ThreadPoolExecutor | None = None
-
-
-def _io_threads() -> ThreadPoolExecutor:
-    global _io
-    if _io is None:
-        _io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="chuchuang-io")
-    return _io
-
-
-def _forget_io_threads() -> None:
-    global _io
-    _io = None      # a forked child has none of its parent's threads
-
-
-os.register_at_fork(after_in_child=_forget_io_threads)
 
 
 def template_error(templates: Path, failure: TemplateFailure) -> BuildError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 from functions.money import EXPONENTS, Money, parse_rate
@@ -81,14 +82,13 @@ class Catalog:
 
     def to_json(self) -> str:
         """Deterministic JSON (sorted keys) so an unchanged site gives unchanged bytes."""
-        doc = {
+        return document_text({
             "schema": self.schema,
             "currency": self.currency,
             "lock_days": self.lock_days,
             "partners": {k: asdict(v) for k, v in sorted(self.partners.items())},
-            "products": [asdict(p) for _, p in sorted(self.products.items())],
-        }
-        return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+            "products": [vars(p) for _, p in sorted(self.products.items())],     # flat: no copy needed
+        })
 
     @classmethod
     def from_json(cls, text: str) -> Catalog:
@@ -106,6 +106,25 @@ class Catalog:
                        partners=partners, products=products)
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise CatalogError(f"catalog is malformed: {exc}") from exc
+
+
+def document_text(doc: dict) -> str:
+    """A catalog document as text: sorted keys, one product per line (a diff shows which changed).
+
+    Written piecewise so that the C encoder does all of it; an indented dump is
+    pure Python and took a quarter of a second for 10,000 products.
+    """
+    head = _dumps({k: v for k, v in doc.items() if k not in ("products", "schema")})
+    products = ",\n".join(map(_dumps, doc["products"]))
+    return f'{head[:-1]},"products":[\n{products}\n],"schema":{_dumps(doc["schema"])}}}\n'
+
+
+def product_line(product: Product) -> str:
+    """One product as :func:`document_text` writes its line (without the comma)."""
+    return _dumps(vars(product))
+
+
+_dumps = partial(json.dumps, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def load(path: str | Path) -> Catalog:

@@ -20,29 +20,31 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from functions.catalog import Catalog, PartnerEntry
+from functions.catalog import Catalog, PartnerEntry, product_line
 from functions.catalog import Product as CatalogProduct
 from generator import __version__
 from generator.assets import OutputFile, collect_static
 from generator.cache import BuildCache
 from generator.config import SiteConfig, load_config
-from generator.content import Content, read_content
+from generator.content import Content, FileTask, Product, read_content
+from generator.delta import Snapshot, changed_products, digest, others_digest, snapshot, structure
 from generator.diagnostics import BuildError
 from generator.inputs import related_inputs, related_lookup, render_inputs
 from generator.loader import DocumentLoader
-from generator.pages import plan
+from generator.pages import SitePlan, index_entry, plan, product_views
 from generator.progress import Progress
 from generator.related import related
 from generator.render import Fingerprinter, PageJob, SiteGlobals, make_env
 from generator.snapshot import (
     FileDigests,
-    inputs_digest,
+    Inputs,
     output_stamps,
     outputs_digest,
+    read_inputs,
     stamp,
     template_digests,
 )
@@ -101,19 +103,22 @@ def build(options: BuildOptions) -> BuildResult:
         stats_key = f"stats:{root.resolve()}"
         # Digests of input files, by path: each read at most once, none while its stat is as recorded.
         digests = FileDigests(None if options.clean else cache.get(stats_key))
-        inputs = "" if options.clean else inputs_digest(root, templates, state, digests)
-        previous = _previous_build(cache, site_key)
+        inputs = read_inputs(root, templates, state, digests)
+        previous = None if options.clean else _previous_build(cache, site_key)
         # One stat per file the last build wrote: the no-change check and the page keys use them.
         stamps = output_stamps(options.out, _previous_files(cache, options.out))
-        if inputs and previous and previous[0] == inputs and previous[1] == outputs_digest(stamps, options.catalog):
+        if previous and previous[0] == inputs.digest and previous[1] == outputs_digest(stamps, options.catalog):
             pages = previous[2]
             return BuildResult(pages, 0, pages, 0, time.perf_counter() - started, options.catalog, options.out)
-        with Workers(options.jobs) as workers, _no_cyclic_gc():
-            result, stamps = _build(options, cache, workers, templates, today, progress, started, digests, stamps)
-        # A clean build records the digests the loader took of the documents it read.
-        inputs = inputs or inputs_digest(root, templates, state, digests)
+        last = None if options.clean else Snapshot.load(cache.get, f"snapshot:{site_key}")
+        changed = changed_products(last, inputs, root / "content")
+        # Only a few documents to read and pages to render: no worker processes unless needed.
+        with Workers(options.jobs, start=changed is None) as workers, _no_cyclic_gc():
+            result, stamps, after = _build(options, cache, workers, templates, today, progress, started, digests,
+                                           stamps, inputs, last, changed)
         cache.put(f"build:{site_key}", json.dumps(
-            [inputs, outputs_digest(stamps, options.catalog), result.pages]).encode())
+            [inputs.digest, outputs_digest(stamps, options.catalog), result.pages]).encode())
+        after.save(cache.put, f"snapshot:{site_key}", last)
         cache.put(stats_key, digests.record())
         cache.commit()
         return result
@@ -148,22 +153,99 @@ def _previous_build(cache: BuildCache, site_key: str) -> tuple[str, str, int] | 
     return (inputs, outputs, pages) if isinstance(pages, int) else None
 
 
+@dataclass(frozen=True)
+class _Model:
+    """What the pages are rendered from: the plan and the files besides the pages."""
+
+    plan: SitePlan
+    index: bytes                    # index.json
+    catalog: str
+    images: list[OutputFile]
+    products: tuple                 # every product (records, or stand-ins where not read), in reading order
+    produced: list[str] | None      # every file of the site; None: the plan's pages and files
+    pages: int
+
+
 def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates: Path, today: dt.date,
-           progress: Progress, started: float, digests: FileDigests, stamps: dict[str, str],
-           ) -> tuple[BuildResult, dict[str, str]]:
-    """The build proper; returns its result and the output's stamps after it."""
+           progress: Progress, started: float, digests: FileDigests, stamps: dict[str, str], inputs: Inputs,
+           last: Snapshot | None, changed: list[Path] | None) -> tuple[BuildResult, dict[str, str], Snapshot]:
+    """The build proper; returns its result, the output's stamps after it and the next snapshot."""
     root = options.root
     config, report = load_config(root / "site.yaml")
     if config is None:
         raise BuildError(report)
-    content_root = root / "content"
+    if options.base_url:
+        config = _with_base_url(config, options.base_url)
     loader = DocumentLoader(cache, workers, (root / "site.yaml").read_bytes(), progress, digests)
-    content, content_report = read_content(content_root, config, loader=loader)
+    old_keys = {} if options.clean else cache.page_keys(str(options.out.resolve()))
+    model = None
+    if last is not None and changed is not None:
+        model = _changed_model(options, config, cache, loader, today, last, changed, stamps, old_keys)
+    if model is None:
+        model = _full_model(options, config, cache, loader, workers, today)
+    site_plan = model.plan
+    static = collect_static(templates / "static")
+    site = SiteGlobals(config.title, config.description, config.language, config.disclosure, config.base_url)
+    env = make_env(templates, site, static.urls)
+    uses = template_digests(env, templates)
+    fingerprint = Fingerprinter()
+    salt = fingerprint(__version__, site, static.urls)
+
+    def page_keys() -> dict[str, str]:
+        return {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta,
+                                     job.context) for job in site_plan.jobs}
+
+    # With no keys from before nothing can be reused: the keys are taken while the workers render.
+    keys = page_keys() if old_keys else {}
+    # A page is reused only if its key matches and its file is the one the last build left.
+    reused = {j.out for j in site_plan.jobs
+              if j.out in old_keys and old_keys[j.out] == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"}
+    todo = [j for j in site_plan.jobs if j.out not in reused]
+    out = options.out
+    previous = out if out.is_dir() else None
+    staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    cache.commit()      # worker processes read rendered Markdown from the cache while they render
+    try:
+        sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
+        changed_files = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous,
+                                    progress, cache.path, meanwhile=None if keys else lambda: keys.update(page_keys()))
+        for item in [*static.files, *model.images, OutputFile("index.json", model.index)]:
+            if stage(previous, staging, item.path, item.data, _write):
+                changed_files.append(item.path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    produced = model.produced or [j.out for j in site_plan.jobs] + [f.path for f in static.files] + \
+        [f.path for f in model.images] + ["index.json"]
+    # The stamps name what the last build wrote (or, when the cache did not know, all files found there).
+    removed = _commit(staging, out, changed_files, produced, list(stamps))
+    stamps = {rel: found for rel, found in stamps.items() if rel not in removed}
+    stamps.update((rel, stamp(out / rel)) for rel in changed_files)
+    cache.put(f"files:{out.resolve()}", json.dumps(produced).encode())
+    if not options.catalog.is_file() or options.catalog.read_bytes() != model.catalog.encode():
+        _write_atomic(options.catalog, model.catalog.encode())
+    page_keys = {rel: f"{key}|{stamps.get(rel, 'missing')}" for rel, key in keys.items()}
+    if model.produced is not None:      # a partial plan: the other pages keep their keys
+        page_keys = {**old_keys, **page_keys}
+    cache.set_page_keys(str(out.resolve()), page_keys, None if options.clean else old_keys)
+    after = snapshot(inputs, model.products, site_plan, model.index, model.catalog, stamps,
+                     last if model.produced is not None else None)
+    cache.commit()
+    return BuildResult(model.pages, len(todo), model.pages - len(todo), len(changed_files),
+                       time.perf_counter() - started, options.catalog, options.out,
+                       tuple(sorted(j.out for j in todo))), stamps, after
+
+
+def _full_model(options: BuildOptions, config: SiteConfig, cache: BuildCache, loader: DocumentLoader,
+                workers: Workers, today: dt.date) -> _Model:
+    """Every document read (through the cache), every page planned."""
+    workers.start()
+    content, content_report = read_content(options.root / "content", config, loader=loader)
     if not content_report.ok:
         raise BuildError(content_report)
     cache.put_markups(loader.new_markup)
-    if options.base_url:
-        config = _with_base_url(config, options.base_url)
     related_key, related_ids = related_lookup(content, cache)
     # Related products are computed by a worker while this process renders Markdown leads and the catalog.
     pending = None if related_ids is not None else workers.submit(related, related_inputs(content))
@@ -174,52 +256,107 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
         cache.db.execute("DELETE FROM kv WHERE key LIKE 'related:%'")
         cache.put(related_key, json.dumps(related_ids, separators=(",", ":")).encode())
     site_plan = plan(config, content, rendered, related_ids=related_ids)
-    static = collect_static(templates / "static")
-    site = SiteGlobals(config.title, config.description, config.language, config.disclosure, config.base_url)
-    env = make_env(templates, site, static.urls)
-    uses = template_digests(env, templates)
-    fingerprint = Fingerprinter()
-    salt = fingerprint(__version__, site, static.urls)
-    old_keys = {} if options.clean else cache.page_keys(str(options.out.resolve()))
-    keys = {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta, job.context)
-            for job in site_plan.jobs}
-    # A page is reused only if its key matches and its file is the one the last build left.
-    reuse = [j for j in site_plan.jobs if old_keys.get(j.out) == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"]
-    reused = {j.out for j in reuse}
-    todo = [j for j in site_plan.jobs if j.out not in reused]
+    index = _index_text([index_entry(card) for card in site_plan.index]).encode()
+    return _Model(site_plan, index, catalog_text, image_files, content.products, None, len(site_plan.jobs))
+
+
+def _changed_model(options: BuildOptions, config: SiteConfig, cache: BuildCache, loader: DocumentLoader,
+                   today: dt.date, last: Snapshot, changed: list[Path], stamps: dict[str, str],
+                   old_keys: dict[str, str]) -> _Model | None:
+    """Only the pages that show a changed product (or whose file is not as left) re-planned; None
+    when that cannot be done exactly, and the full build runs instead (see delta.py)."""
+    content_root = options.root / "content"
     out = options.out
-    previous = out if out.is_dir() else None
-    staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    cache.commit()      # worker processes read rendered Markdown from the cache while they render
+    produced = _previous_files(cache, out)
+    index_path = out / "index.json"
+    if produced is None or not index_path.is_file() or not options.catalog.is_file():
+        return None
+    position = {p.rel: i for i, p in enumerate(last.products)}
+    touched = sorted(position[path.relative_to(content_root).as_posix()] for path in changed)
+    creators = [FileTask("creator", content_root / rel, rel.partition("/")[0])
+                for rel in last.files if rel.count("/") == 1 and rel.endswith("/_index.md")]
+    edits = [FileTask("product", content_root / last.products[i].rel, last.products[i].creator) for i in touched]
+    answers = loader(creators + edits, config, content_root)
+    if any(record is None or diagnostics for record, diagnostics in answers):
+        return None     # the full build reports it, in reading order
+    records = dict(zip(touched, (record for record, _ in answers[len(creators):])))
+    if any(structure(records[i]) != structure(last.products[i]) for i in touched):
+        return None
+    cache.put_markups(loader.new_markup)
+    creator_records = {c.id: c for c, _ in answers[:len(creators)]}
+    standins = Content(creator_records, last.products)
+    # A page shows a changed product through its card, or its product page: what changed of those?
+    olds = [loader.cached(task, last.files[last.products[i].rel]) for i, task in zip(touched, edits)]
+    before = _product_views(config, standins, [old for old in olds if old is not None], cache, loader)
+    after = _product_views(config, standins, list(records.values()), cache, loader)
+    cards = {i for i in touched if before.get(last.products[i].id, ())[:1] != after.get(last.products[i].id, ())[:1]}
+    pages = {i for i in touched if before.get(last.products[i].id) != after.get(last.products[i].id)}
+    wanted = {page for page, shown in last.shows.items()
+              if not cards.isdisjoint(shown) or not pages.isdisjoint(last.pages.get(page, ()))
+              or old_keys.get(page, "").rpartition("|")[2] != stamps.get(page)}
+    needed = sorted(set(touched).union(*(last.shows[page] for page in wanted)) - set(touched))
+    shown = loader([FileTask("product", content_root / last.products[i].rel, last.products[i].creator)
+                    for i in needed], config, content_root)
+    if any(record is None or diagnostics for record, diagnostics in shown):
+        return None
+    records.update(zip(needed, (record for record, _ in shown)))
+    read = Content(creator_records, tuple(records[i] for i in sorted(records)))
+    content = Content(creator_records, tuple(records.get(i, p) for i, p in enumerate(last.products)))
+    _, related_ids = related_lookup(content, cache)
+    index = index_path.read_bytes()
+    catalog = options.catalog.read_text(encoding="utf-8")
+    if related_ids is None or digest(index) != last.index or digest(catalog.encode()) != last.catalog \
+            or others_digest(stamps, last.shows) != last.others:
+        return None
+    rendered, image_files = render_inputs(read, cache, loader.markup_keys)
     try:
-        sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
-        changed = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous, progress,
-                              cache.path)
-        index = json.dumps(site_plan.index, ensure_ascii=False, separators=(",", ":")).encode()
-        for item in [*static.files, *image_files, OutputFile("index.json", index)]:
-            if stage(previous, staging, item.path, item.data, _write):
-                changed.append(item.path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    produced = [j.out for j in site_plan.jobs] + [f.path for f in static.files] + \
-        [f.path for f in image_files] + ["index.json"]
-    # The stamps name what the last build wrote (or, when the cache did not know, all files found there).
-    removed = _commit(staging, out, changed, produced, list(stamps))
-    stamps = {rel: found for rel, found in stamps.items() if rel not in removed}
-    stamps.update((rel, stamp(out / rel)) for rel in changed)
-    cache.put(f"files:{out.resolve()}", json.dumps(produced).encode())
-    if not options.catalog.is_file() or options.catalog.read_bytes() != catalog_text.encode():
-        _write_atomic(options.catalog, catalog_text.encode())
-    cache.set_page_keys(str(out.resolve()), {rel: f"{key}|{stamps.get(rel, 'missing')}" for rel, key in keys.items()},
-                        None if options.clean else old_keys)
-    cache.commit()
-    written = len(changed)
-    return BuildResult(len(site_plan.jobs), len(todo), len(reuse), written,
-                       time.perf_counter() - started, options.catalog, options.out,
-                       tuple(sorted(j.out for j in todo))), stamps
+        site_plan = plan(config, content, rendered, related_ids=related_ids, wanted=wanted)
+    except AttributeError:      # a page showed more of a product than its structure
+        return None
+    edited = Content(creator_records, tuple(records[i] for i in touched))
+    return _Model(site_plan, _patched_index(index, site_plan), _patched_catalog(catalog, config, edited, today),
+                  image_files, content.products, produced, len(last.shows))
+
+
+def _index_text(entries: list[dict]) -> str:
+    """index.json: one product per line, so a partial build can replace one line."""
+    return '{"version":1,"products":[\n' + ",\n".join(map(_index_line, entries)) + "\n]}"
+
+
+def _index_line(entry: dict) -> str:
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+
+
+def _product_views(config: SiteConfig, standins: Content, products: list[Product], cache: BuildCache,
+                   loader: DocumentLoader) -> dict[str, tuple]:
+    """Each published one of ``products``: its card and what its page shows besides cards, among
+    the other products of ``standins``."""
+    rendered, _ = render_inputs(Content({}, tuple(products)), cache, loader.markup_keys)
+    mine = {p.id: p for p in products}
+    content = Content(standins.creators, tuple(mine.get(p.id, p) for p in standins.products))
+    return product_views(config, content, rendered, [p.id for p in products if not p.draft])
+
+
+def _patched_index(index: bytes, site_plan: SitePlan) -> bytes:
+    """index.json (as :func:`_index_text` wrote it) with the entry of every product the plan
+    built a card for written anew."""
+    lines = index.decode().split("\n")
+    for i, line in enumerate(lines[1:-1], start=1):
+        card = site_plan.cards.get(line[7:line.find('"', 7)])     # every line starts {"id":"<id>"
+        if card is not None:
+            lines[i] = _index_line(index_entry(card)) + ("," if line.endswith(",") else "")
+    return "\n".join(lines).encode()
+
+
+def _patched_catalog(text: str, config: SiteConfig, edited: Content, today: dt.date) -> str:
+    """The catalog (as ``document_text`` wrote it, one product per line) with the products in
+    ``edited`` made anew; their structure, so the set of products, is unchanged."""
+    lines = text.split("\n")
+    for pid, product in make_catalog(config, edited, today).products.items():
+        mark = f',"id":{json.dumps(pid)},'     # unique: a quote inside a JSON string is escaped
+        at = next(i for i, line in enumerate(lines) if mark in line)
+        lines[at] = product_line(product) + ("," if lines[at].endswith(",") else "")
+    return "\n".join(lines)
 
 
 def _today() -> dt.date:
@@ -267,8 +404,11 @@ def _catalog_text(config: SiteConfig, content: Content, today: dt.date, cache: B
 
 def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: dict[str, str], sources: str,
                 jobs: list[PageJob], staging: Path, previous: Path | None, progress: Progress,
-                markups: Path) -> list[str]:
-    """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those."""
+                markups: Path, meanwhile: Callable[[], object] | None = None) -> list[str]:
+    """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those.
+
+    ``meanwhile`` is called once the work is handed out, while the workers render.
+    """
     progress.begin("rendering", len(jobs))
     # Listing pages cost as much as hundreds of product pages: start them first, in chunks
     # of similar cost, so no worker is left with a long page at the end while the other idles.
@@ -276,10 +416,11 @@ def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: di
     chunk = max(16, min(256, sum(map(_cost, jobs)) // (workers.jobs * 8) or 1))
     args = (staging, previous, templates, site, assets, sources, _write, markups)
     try:
-        return [out for part in workers.map_chunks(render_chunk, jobs, args, chunk=chunk,
-                                                   inline_below=PARALLEL_THRESHOLD, done=progress.advance,
-                                                   weight=_cost)
-                for out in part]
+        parts = workers.map_chunks(render_chunk, jobs, args, chunk=chunk, inline_below=PARALLEL_THRESHOLD,
+                                   done=progress.advance, weight=_cost)
+        if meanwhile is not None:
+            meanwhile()
+        return [out for part in parts for out in part]
     except TemplateFailure as failure:
         raise template_error(templates, failure) from None
 

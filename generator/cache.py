@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generator import __version__
 
-SCHEMA = f"chuchuang-cache-5/{__version__}"
+SCHEMA = f"chuchuang-cache-6/{__version__}"
 _BATCH = 500    # keys per "IN (...)" lookup, well under SQLite's variable limit
 
 _TABLES = """

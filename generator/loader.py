@@ -65,9 +65,18 @@ class DocumentLoader:
         self.cache.put_documents(fresh)
         return answers  # type: ignore[return-value]
 
-    def _key(self, task: FileTask, listings: dict[Path, str]) -> str:
+    def cached(self, task: FileTask, digest: str) -> Record:
+        """The record of ``task``'s document as it was when its bytes had ``digest``, if still cached."""
+        key = self._key(task, {}, digest)
+        data = self.cache.documents([key]).get(key) if key else None
         try:
-            data = self.digests(str(task.path))
+            return load_record(data[0], task.path) if data else None
+        except Exception:   # an unreadable entry is a miss, never trusted
+            return None
+
+    def _key(self, task: FileTask, listings: dict[Path, str], digest: str | None = None) -> str:
+        try:
+            data = self.digests(str(task.path)) if digest is None else digest
         except OSError:
             return ""
         folder = task.path.parent

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -102,24 +103,47 @@ class FileDigests:
         return json.dumps(self._new, separators=(",", ":")).encode()
 
 
-def inputs_digest(root: Path, templates: Path, extra: str, files: FileDigests) -> str:
-    """One hash of site.yaml, every content file and every template file, by bytes.
+@dataclass(frozen=True)
+class Inputs:
+    """Every input file by its bytes: the frame (site.yaml, templates, the build's settings)
+    and each content file, which an incremental build compares one by one."""
+
+    frame: str
+    content: dict[str, str]     # content file, relative to content/ → its digest
+
+    @property
+    def digest(self) -> str:
+        digest = hashlib.sha256(f"{self.frame}\0".encode())
+        for rel, found in self.content.items():
+            digest.update(f"{rel}\0{found}\0".encode())
+        return digest.hexdigest()
+
+
+def read_inputs(root: Path, templates: Path, extra: str, files: FileDigests) -> Inputs:
+    """The digests of site.yaml, every content file and every template file, by bytes.
 
     Each file is read at most once per build (``files`` keeps its digest for
     the document loader's cache key), and not at all while its stat is unchanged.
     """
-    digest = hashlib.sha256(extra.encode())
+    frame = hashlib.sha256(extra.encode())
     config = root / "site.yaml"
-    digest.update(b"site.yaml\0" + (config.read_bytes() if config.is_file() else b"-"))
-    for label, folder in (("content", root / "content"), ("templates", templates)):
-        digest.update(f"\0{label}\0{folder.resolve()}\0".encode())
-        for rel, path in _files(folder):
-            try:
-                found = files(path)
-            except OSError:
-                found = "missing"
-            digest.update(f"{rel}\0{found}\0".encode())
-    return digest.hexdigest()
+    frame.update(b"site.yaml\0" + (config.read_bytes() if config.is_file() else b"-"))
+    frame.update(f"\0templates\0{templates.resolve()}\0".encode())
+    for rel, found in _digests(templates, files).items():
+        frame.update(f"{rel}\0{found}\0".encode())
+    content = root / "content"
+    frame.update(f"\0content\0{content.resolve()}\0".encode())
+    return Inputs(frame.hexdigest(), _digests(content, files))
+
+
+def _digests(folder: Path, files: FileDigests) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for rel, path in _files(folder):
+        try:
+            found[rel] = files(path)
+        except OSError:
+            found[rel] = "missing"
+    return found
 
 
 def stamp(path: str | Path) -> str:

@@ -31,10 +31,15 @@ Markup = tuple[str, str]     # sanitised HTML, the start of its plain text (LEAD
 class Workers:
     """A process pool when ``jobs`` > 1 (else everything runs inline), shut down on exit."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, start: bool = True) -> None:
+        """``start``: fork the workers now; else at :meth:`start` or when first given more than a few items."""
         self.jobs = jobs or os.cpu_count() or 1
         self.pool: ProcessPoolExecutor | None = None
-        if self.jobs > 1:
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        if self.jobs > 1 and self.pool is None:
             # Workers make no lasting reference cycles, and die with the build: no cycle collection.
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
                                             initializer=gc.disable)
@@ -51,6 +56,7 @@ class Workers:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """``fn(*args)`` in a worker (here, at once, without workers)."""
+        self.start()
         if self.pool is not None:
             return self.pool.submit(fn, *args)
         done: Future = Future()
@@ -65,21 +71,30 @@ class Workers:
         A part holds ``chunk`` items, or with ``weight`` items worth about ``chunk`` in all.
         """
         chunks = _split(items, chunk, weight)
+        if len(items) >= inline_below:
+            self.start()
         if self.pool is None or len(items) < inline_below:
-            for part in chunks:
-                result = fn(part, *args)
-                done(len(part))
-                yield result
-            return
-        futures: list[Future] = [self.pool.submit(fn, part, *args) for part in chunks]
-        try:
-            for part, future in zip(chunks, futures):
-                result = future.result()
-                done(len(part))
-                yield result
-        finally:
-            for future in futures:
-                future.cancel()
+            return _inline(fn, chunks, args, done)
+        # Submitted now: the caller may do other work before it asks for the first result.
+        return _results(chunks, [self.pool.submit(fn, part, *args) for part in chunks], done)
+
+
+def _inline(fn: Callable[..., Any], chunks: list[list], args: tuple, done: Callable[[int], None]) -> Iterator[Any]:
+    for part in chunks:
+        result = fn(part, *args)
+        done(len(part))
+        yield result
+
+
+def _results(chunks: list[list], futures: list[Future], done: Callable[[int], None]) -> Iterator[Any]:
+    try:
+        for part, future in zip(chunks, futures):
+            result = future.result()
+            done(len(part))
+            yield result
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def _split(items: list, chunk: int, weight: Callable[[Any], int] | None) -> list[list]:

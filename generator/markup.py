@@ -11,12 +11,15 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from itertools import takewhile
+from re import _parser as regex_parser
 from xml.etree.ElementTree import Element
 
 import markdown
 import nh3
+from markdown import inlinepatterns, util
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 __all__ = ["LEAD", "Rendered", "render", "summary"]
 
@@ -136,20 +139,169 @@ def _markdown() -> markdown.Markdown:
             output_format="html",
         )
         _freeze_registries(_md)
+        _prefilter(_md)
     return _md
 
 
 def _freeze_registries(md: markdown.Markdown) -> None:
-    """Swap lookups that Markdown repeats per text node for immutable copies, once built.
+    """Swap lookups that Markdown repeats per block and per element for immutable copies, once built.
 
-    The inline processor indexes its pattern Registry once per pattern per text
-    node, and every element asks whether its tag is block-level; a tuple and a
-    frozenset answer the same questions several times faster. Nothing registers
-    patterns or block tags after construction, so the copies never go stale;
+    The block parser lists its processor Registry afresh for every block, and every
+    element asks whether its tag is block-level; a tuple and a frozenset answer the
+    same questions faster. Nothing registers processors or block tags after
+    construction, so the copies never go stale; tests/generator/test_markup_fast.py
+    holds the output to an untouched instance's.
+    """
+    md.parser.blockprocessors = tuple(md.parser.blockprocessors)
+    md.block_level_elements = frozenset(md.block_level_elements)
+
+
+def _prefilter(md: markdown.Markdown) -> None:
+    """Spare Markdown the regex searches and pattern calls that cannot find anything.
+
+    Most block processors search every block for what few blocks hold (a `#`, a `>`),
+    and the inline processor calls every pattern on every text node; a regex finds
+    nothing in text lacking every string its matches need. The strings are read off
+    the regexes themselves, so nothing that could match is skipped;
     tests/generator/test_markup_fast.py holds the output to an untouched instance's.
     """
-    md.treeprocessors["inline"].inlinePatterns = tuple(md.inlinePatterns)
-    md.block_level_elements = frozenset(md.block_level_elements)
+    for processor in (*md.preprocessors, *md.parser.blockprocessors):
+        _prefilter_regexes(processor)
+    # Markdown registers its own inline processor at priority 20.
+    md.treeprocessors.register(_PrefilteredInlineProcessor(md), "inline", 20)
+
+
+_ZERO_WIDTH = frozenset({regex_parser.AT, regex_parser.ASSERT_NOT})
+_REPEATS = frozenset({regex_parser.MAX_REPEAT, regex_parser.MIN_REPEAT, regex_parser.POSSESSIVE_REPEAT})
+_ANYTHING = frozenset({""})  # what every text holds: nothing can be skipped
+# Matches everywhere: the stand-in for an old-style pattern, which is tried on a slice of the text.
+_ANYWHERE = re.compile("")
+
+
+def _needed(regex: re.Pattern[str]) -> frozenset[str]:
+    """Strings one of which every text that `regex` matches in holds; `_ANYTHING` when its syntax shows none.
+
+    A match runs through the top-level items of the regex in turn, so the text holds,
+    for each item, one of the strings that a match starting there begins with. The
+    items are those of the tree that re.compile itself works from (re._parser).
+    """
+    if regex.flags & re.IGNORECASE:
+        return _ANYTHING
+    items = list(regex_parser.parse(regex.pattern, regex.flags))
+    informative = [starts for k in range(len(items)) if "" not in (starts := _starts(items[k:]))]
+    # Nearly every text holds a space or a line break: strings of them filter little.
+    return min(informative, key=lambda strings: any(s.isspace() for s in strings), default=_ANYTHING)
+
+
+def _starts(items: list[tuple]) -> frozenset[str]:
+    """Strings one of which the text holds where a match of the parsed regex `items` begins; "" if unknown."""
+    op, argument = items[0] if items else (None, None)
+    if op in _ZERO_WIDTH or (op is regex_parser.ASSERT and argument[0] < 0):
+        return _starts(items[1:])
+    if op is regex_parser.ASSERT:
+        return _starts(list(argument[1]))
+    if op is regex_parser.LITERAL:
+        literals = takewhile(lambda item: item[0] is regex_parser.LITERAL, items)
+        return frozenset({"".join(chr(code) for _, code in literals)})
+    if op is regex_parser.IN and all(kind is regex_parser.LITERAL for kind, _ in argument):
+        return frozenset(chr(code) for _, code in argument)
+    if op is regex_parser.BRANCH:
+        return frozenset().union(*(_starts(list(branch)) for branch in argument[1]))
+    if op is regex_parser.SUBPATTERN and not argument[1] & re.IGNORECASE:
+        return _starts(list(argument[3]))
+    if op in _REPEATS and argument[0] >= 1:
+        repeated = list(argument[2])
+        if len(repeated) == 1 and repeated[0][0] is regex_parser.LITERAL:
+            return frozenset({chr(repeated[0][1]) * argument[0]})
+        return _starts(repeated)
+    if op is regex_parser.ATOMIC_GROUP:
+        return _starts(list(argument))
+    return _ANYTHING
+
+
+class _PrefilteredRegex:
+    """A compiled regex that searches only text holding one of the strings every match needs.
+
+    Any other attribute is the regex's own, bound here on first use so that later
+    uses cost what they cost on the regex.
+    """
+
+    def __init__(self, regex: re.Pattern[str], needed: frozenset[str]) -> None:
+        self._regex = regex
+        self._needed = needed
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self._regex, name)
+        setattr(self, name, attribute)
+        return attribute
+
+    def search(self, string: str, *args: int, **kwargs: int) -> re.Match[str] | None:
+        for needed in self._needed:
+            if needed in string:
+                return self._regex.search(string, *args, **kwargs)
+        return None
+
+    def match(self, string: str, *args: int, **kwargs: int) -> re.Match[str] | None:
+        for needed in self._needed:
+            if needed in string:
+                return self._regex.match(string, *args, **kwargs)
+        return None
+
+
+def _prefilter_regexes(processor: object) -> None:
+    """Give `processor` a `_PrefilteredRegex` for each of its compiled regexes that needs something."""
+    for name in dir(processor):
+        regex = getattr(processor, name)
+        if isinstance(regex, re.Pattern) and (needed := _needed(regex)) != _ANYTHING:
+            setattr(processor, name, _PrefilteredRegex(regex, needed))
+
+
+class _PrefilteredInlineProcessor(InlineProcessor):
+    """Markdown's inline processor, calling a pattern only where its regex finds something.
+
+    Markdown tries every inline pattern on every text node through a Python call, and
+    most find nothing: a pattern without a match leaves the text as it was and the next
+    one searches from the start, so skipping it gives the same result. A pattern is
+    skipped when the text holds none of the strings its matches need (see `_needed`),
+    or when its regex finds nothing from where the search stands. An old-style
+    pattern, which matches a slice of the text, is never skipped.
+    """
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        super().__init__(md)
+        self.inlinePatterns = tuple(md.inlinePatterns)
+        regexes = [
+            p.getCompiledRegExp() if isinstance(p, inlinepatterns.InlineProcessor) else _ANYWHERE
+            for p in self.inlinePatterns
+        ]
+        self._patterns = tuple(
+            (index, pattern, _needed(regex), regex.search)
+            for index, (pattern, regex) in enumerate(zip(self.inlinePatterns, regexes))
+        )
+        self._any_needed = frozenset().union(*(needed for _, _, needed, _ in self._patterns))
+
+    def _found(self, data: str) -> set[str]:
+        """The strings some pattern needs that `data` holds."""
+        return {needed for needed in self._any_needed if needed in data}
+
+    def _InlineProcessor__handleInline(self, data: str, first: int = 0) -> str:  # noqa: N802 (Markdown's name)
+        """Markdown's private `__handleInline`, which its other methods call, minus the calls that find nothing.
+
+        A match puts a placeholder in `data`, so what it holds is looked at again.
+        """
+        if isinstance(data, util.AtomicString):
+            return data
+        found = self._found(data)
+        if not found:
+            return data
+        for index, pattern, needed, search in self._patterns[first:]:
+            position = 0
+            while not needed.isdisjoint(found) and search(data, position):
+                data, matched, position = self._InlineProcessor__applyPattern(pattern, data, index, position)
+                if not matched:
+                    break
+                found = self._found(data)
+        return data
 
 
 def _to_html(source: str) -> str:

@@ -2,15 +2,17 @@
 
 The references below are the code `markup` used before: an HTMLParser pass for
 the plain text, a regex whitespace collapse, a three-pass word count and a
-Markdown instance whose registries were left as Python-Markdown built them. Both
-pipelines share `markup._sanitise`, whose one change is to pick a single order
-for the image attributes that nh3 emits in either order.
+Markdown instance left as Python-Markdown built it (registries, regexes and inline
+processor untouched). Both pipelines share `markup._sanitise`, whose one change is
+to pick a single order for the image attributes that nh3 emits in either order.
 """
 
 from __future__ import annotations
 
 import ast
 import html
+import importlib.util
+import random
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,6 +21,8 @@ import markdown
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown import inlinepatterns
+from markdown.treeprocessors import InlineProcessor
 from test_markup import DANGEROUS_PIECES, XSS_VECTORS
 
 from generator import markup
@@ -142,6 +146,18 @@ def _literal_strings(path: Path) -> list[str]:
 TEST_MARKUP_STRINGS = _literal_strings(Path(__file__).with_name("test_markup.py"))
 
 
+def _benchmark_bodies(count: int) -> list[str]:
+    """Bodies written by benchmarks/corpus.py, the generator of the build benchmarks' site, from a fixed seed."""
+    spec = importlib.util.spec_from_file_location("corpus", REPO / "benchmarks" / "corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    rng = random.Random(6)
+    return [corpus.body(rng) for _ in range(count)]
+
+
+BENCHMARK_BODIES = _benchmark_bodies(200)
+
+
 def test_the_borrowed_inputs_are_all_there() -> None:
     assert len(CONTENT_FILES) >= 50
     assert len(FUZZ_SEEDS) >= 20
@@ -170,6 +186,11 @@ def test_fuzz_seed_renders_as_before(path: Path) -> None:
     assert_renders_as_before(path.read_bytes()[:65536].decode("utf-8", "surrogateescape"))
 
 
+@pytest.mark.parametrize("source", BENCHMARK_BODIES, ids=range(len(BENCHMARK_BODIES)))
+def test_benchmark_body_renders_as_before(source: str) -> None:
+    assert_renders_as_before(source)
+
+
 # --- the premises of the fast paths ------------------------------------------------------------
 
 
@@ -192,8 +213,83 @@ def test_plain_text_decodes_entities_once() -> None:
 def test_frozen_registries_hold_what_markdown_registered() -> None:
     md, pristine = markup._markdown(), _pristine_markdown()
     assert set(md.block_level_elements) == set(pristine.block_level_elements)
+    assert [type(p) for p in md.parser.blockprocessors] == [type(p) for p in pristine.parser.blockprocessors]
     assert list(md.treeprocessors["inline"].inlinePatterns) == list(md.inlinePatterns)
     assert [type(p) for p in md.inlinePatterns] == [type(p) for p in pristine.inlinePatterns]
+
+
+def test_the_prefiltered_inline_processor_runs_where_markdown_runs_its_own() -> None:
+    md, pristine = markup._markdown(), _pristine_markdown()
+    expected = [markup._PrefilteredInlineProcessor if type(t) is InlineProcessor else type(t)
+                for t in pristine.treeprocessors]
+    assert [type(t) for t in md.treeprocessors] == expected
+
+
+def _prefiltered_regexes() -> list[markup._PrefilteredRegex]:
+    md = markup._markdown()
+    return [value for processor in (*md.preprocessors, *md.parser.blockprocessors)
+            for value in vars(processor).values() if isinstance(value, markup._PrefilteredRegex)]
+
+
+def test_the_prefilters_are_in_force() -> None:
+    # Not a matter of correctness: a Markdown upgrade that hid what the regexes need would undo the speed-up.
+    blocks = {type(p).__name__: p for p in markup._markdown().parser.blockprocessors}
+    assert blocks["BlockQuoteProcessor"].RE._needed == {">"}
+    assert blocks["HashHeaderProcessor"].RE._needed == {"#"}
+    assert blocks["HRProcessor"].SEARCH_RE._needed == {"-", "_", "*"}
+    inline = markup._markdown().treeprocessors["inline"]._patterns
+    assert all(markup._ANYTHING.isdisjoint(needed) for _, _, needed, _ in inline)
+
+
+@pytest.mark.parametrize(("pattern", "flags", "needed"), [
+    ("abc", 0, {"abc"}),
+    ("(?i)abc", 0, {""}),
+    ("abc", re.IGNORECASE, {""}),
+    ("(?i:a)bc", 0, {"bc"}),
+    ("x?y", 0, {"y"}),
+    ("[ab]c|d", 0, {"a", "b", "d"}),
+    ("[^a]b", 0, {"b"}),
+    ("(?<!!)\\[", 0, {"["}),
+    ("(?=ab)a", 0, {"ab"}),
+    ("(?!a)b", 0, {"b"}),
+    ("a{3,}b", 0, {"aaa"}),
+    ("(?:ab|cd)+", 0, {"ab", "cd"}),
+    ("(?>ab)", 0, {"ab"}),
+    ("(a|)", 0, {""}),
+    (" +x", 0, {"x"}),
+    ("^\\n$", re.MULTILINE, {"\n"}),
+    ("\\d+", 0, {""}),
+    ("", 0, {""}),
+])
+def test_needed_strings_of_a_regex(pattern: str, flags: int, needed: set[str]) -> None:
+    assert markup._needed(re.compile(pattern, flags)) == needed
+
+
+regex_source = st.recursive(
+    st.sampled_from(["a", "b", "ab", "A", " ", "\\n", "#", ".", "[ab]", "[^a]", "\\w", "\\s", "^", "$", "\\b",
+                     "(?<=a)", "(?<!b)", "(?<=a )"]),
+    lambda inner: st.one_of(
+        st.tuples(inner, inner).map("".join),
+        st.tuples(inner, inner).map(lambda parts: f"(?:{parts[0]}|{parts[1]})"),
+        st.tuples(inner, st.sampled_from(["?", "*", "+", "{2}", "{0,2}", "{1,3}", "*?", "+?", "++", "?+"])).map(
+            lambda parts: f"(?:{parts[0]}){parts[1]}"),
+        inner.map(lambda r: f"({r})"),
+        inner.map(lambda r: f"(?={r})"),
+        inner.map(lambda r: f"(?!{r})"),
+        inner.map(lambda r: f"(?i:{r})"),
+        inner.map(lambda r: f"(?>{r})"),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(regex_source, st.sampled_from([0, re.MULTILINE, re.DOTALL, re.IGNORECASE]),
+       st.text(alphabet="abAB #\n", max_size=12))
+def test_every_text_a_regex_matches_in_holds_a_needed_string(pattern: str, flags: int, text: str) -> None:
+    regex = re.compile(pattern, flags)
+    if regex.search(text):
+        assert any(needed in text for needed in markup._needed(regex))
 
 
 def test_images_come_out_with_one_attribute_order() -> None:
@@ -332,6 +428,25 @@ markdown_block = st.one_of(
 )
 markdown_document = st.lists(markdown_block, max_size=6).map(lambda blocks: "\n\n".join(blocks))
 
+# What the block processors and inline patterns look for, and what prefilters could be fooled by.
+MARKDOWN_PIECES = [
+    "*", "**", "***", "_", "__", "`", "``", "```", "~~~", "~~", "[", "]", "(", ")", "![", "](", "]:", "!", "<", ">",
+    "&", "\\", "\\*", "\\_", "\\`", "\\\\", "\\[", "\\<", "\\#", "  \n", "\n", "\n\n", " ", "   ", "    ",
+    "\t", "#", "# ", "## ", "###### ", "####### ", " ##", "-", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "10. ", "|", " | ",
+    "|---|---|", "| :-- | --: |", ":-:", "===", "---", "***", "* * *", "___", "> ", ">> ", "> > ", "{: .x }",
+    "{#id}", "{", "}", "&amp;", "&copy;", "&#123;", "&#x4e2d;", "&bogus;", "&#;", "<https://example.com/a?b=1&c=2>",
+    "<me@example.com>", "<span>", "</span>", "<div>", "</div>", "<b>", "<!-- c -->", "<!--", "<br/>", "<?x ?>",
+    "<![CDATA[x]]>", '[ref]: https://r.example "t"', "[ref]: <https://r.example>", "[ref]", "[x][ref]", "[x][]",
+    '[a](https://x.example "t")', "[a](<b c>)", "![i](i.png)", '![i](i.png "t")', "![i][ref]", "`code`", "``a`b``",
+    "**b**", "*e*", "_e_", "__s__", "***x***", "**a *b* c**", "*a **b** c*", "_a __b__ c_", "~~d~~",
+    "```python\nx = 1\n```\n", "~~~\n<b>\n~~~\n", "``` {.js #i}\ncode\n```\n", "Title\n=====\n", "Sub\n---\n",
+    "\x02", "\x03", "klzzwxh:", "\x020001\x03", "word", "文字", "３.１４", "snake_case", "a.b",
+]
+markdown_soup = st.lists(
+    st.one_of(st.sampled_from(MARKDOWN_PIECES), st.text(alphabet="*_`[]()!<>&\\#-|.:= \nab1文", max_size=4)),
+    max_size=40,
+).map("".join)
+
 GENERATED = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -345,6 +460,52 @@ def test_generated_markdown_renders_as_before(source: str) -> None:
 @given(st.one_of(st.text(), st.lists(st.sampled_from(DANGEROUS_PIECES), max_size=60).map("".join)))
 def test_dangerous_pieces_render_as_before(source: str) -> None:
     assert_renders_as_before(source)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(markdown_soup)
+def test_markdown_soup_renders_as_before(source: str) -> None:
+    assert_renders_as_before(source)
+
+
+def _span(match: re.Match[str] | None) -> tuple | None:
+    return match and (match.span(), match.groups())
+
+
+@GENERATED
+@given(markdown_soup, st.integers(0, 6))
+def test_prefiltered_regexes_find_what_their_regexes_find(text: str, position: int) -> None:
+    for prefiltered in _prefiltered_regexes():
+        regex = prefiltered._regex
+        assert _span(prefiltered.search(text, position)) == _span(regex.search(text, position))
+        assert _span(prefiltered.match(text, position)) == _span(regex.match(text, position))
+
+
+@GENERATED
+@given(markdown_soup)
+def test_the_inline_patterns_match_only_in_text_holding_what_they_need(text: str) -> None:
+    for _, _, needed, search in markup._markdown().treeprocessors["inline"]._patterns:
+        if search(text):
+            assert any(s in text for s in needed)
+
+
+def _markdown_with_an_old_style_pattern() -> markdown.Markdown:
+    md = _pristine_markdown()
+    md.inlinePatterns.register(inlinepatterns.SimpleTagPattern(r"(~~)(.+?)~~", "del"), "old_style_del", 65)
+    return md
+
+
+_old_style = _markdown_with_an_old_style_pattern()
+_old_style_fast = _markdown_with_an_old_style_pattern()
+markup._freeze_registries(_old_style_fast)
+markup._prefilter(_old_style_fast)
+
+
+@GENERATED
+@given(markdown_soup)
+def test_an_old_style_pattern_is_tried_on_every_text(source: str) -> None:
+    # Old-style patterns match a slice of the text, so nothing is prefiltered for them.
+    assert _old_style_fast.reset().convert(source) == _old_style.reset().convert(source)
 
 
 @GENERATED

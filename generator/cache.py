@@ -44,6 +44,7 @@ class BuildCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.path = folder / "cache.sqlite"
+        self._verified = folder / "cache.verified"
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -52,21 +53,25 @@ class BuildCache:
         for attempt in range(2):
             db = None
             try:
+                # As left by close() and untouched since: no need to read all of it again (a file
+                # restored by a CI cache, or left by a crash, has another stat and is checked).
+                trusted = self._verified.is_file() and self._verified.read_text() == _stat(path)
                 db = sqlite3.connect(path)
-                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                if not trusted and db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise sqlite3.DatabaseError("cache failed its integrity check")
                 db.executescript(_TABLES)
                 row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if row is not None and row[0] != SCHEMA:
                     raise sqlite3.DatabaseError("cache written by another chuchuang version")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
-                db.commit()
+                if row is None:
+                    db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA,))
+                    db.commit()
                 return db
             except sqlite3.DatabaseError:
                 if db is not None:
                     db.close()
-                for stale in self.folder.glob("cache.sqlite*"):
-                    stale.unlink()
+                for stale in [*self.folder.glob("cache.sqlite*"), self._verified]:
+                    stale.unlink(missing_ok=True)
                 if attempt:
                     raise
         raise AssertionError("unreachable")
@@ -135,4 +140,17 @@ class BuildCache:
         self.db.commit()
 
     def close(self) -> None:
+        """Close, and note the file's stat: the next open trusts it while the stat is unchanged."""
         self.db.close()
+        if not self.path.with_name(self.path.name + "-journal").exists():
+            temporary = self._verified.with_suffix(".tmp")
+            temporary.write_text(_stat(self.path))
+            temporary.replace(self._verified)
+
+
+def _stat(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"

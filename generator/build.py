@@ -103,21 +103,23 @@ def build(options: BuildOptions) -> BuildResult:
         stats_key = f"stats:{root.resolve()}"
         # Digests of input files, by path: each read at most once, none while its stat is as recorded.
         digests = FileDigests(None if options.clean else cache.get(stats_key))
-        inputs = read_inputs(root, templates, state, digests)
         previous = None if options.clean else _previous_build(cache, site_key)
+        # Without a previous build to compare with, the inputs are digested as the build reads them.
+        inputs = read_inputs(root, templates, state, digests) if previous else None
         # One stat per file the last build wrote: the no-change check and the page keys use them.
         stamps = output_stamps(options.out, _previous_files(cache, options.out))
-        if previous and previous[0] == inputs.digest and previous[1] == outputs_digest(stamps, options.catalog):
+        if previous and inputs and previous[0] == inputs.digest \
+                and previous[1] == outputs_digest(stamps, options.catalog):
             pages = previous[2]
             return BuildResult(pages, 0, pages, 0, time.perf_counter() - started, options.catalog, options.out)
-        last = None if options.clean else Snapshot.load(cache.get, f"snapshot:{site_key}")
-        changed = changed_products(last, inputs, root / "content")
+        last = Snapshot.load(cache.get, f"snapshot:{site_key}") if inputs else None
+        changed = changed_products(last, inputs, root / "content") if inputs else None
         # Only a few documents to read and pages to render: no worker processes unless needed.
         with Workers(options.jobs, start=changed is None) as workers, _no_cyclic_gc():
             result, stamps, after = _build(options, cache, workers, templates, today, progress, started, digests,
-                                           stamps, inputs, last, changed)
+                                           stamps, inputs or state, last, changed)
         cache.put(f"build:{site_key}", json.dumps(
-            [inputs.digest, outputs_digest(stamps, options.catalog), result.pages]).encode())
+            [after.inputs.digest, outputs_digest(stamps, options.catalog), result.pages]).encode())
         after.save(cache.put, f"snapshot:{site_key}", last)
         cache.put(stats_key, digests.record())
         cache.commit()
@@ -167,9 +169,12 @@ class _Model:
 
 
 def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates: Path, today: dt.date,
-           progress: Progress, started: float, digests: FileDigests, stamps: dict[str, str], inputs: Inputs,
+           progress: Progress, started: float, digests: FileDigests, stamps: dict[str, str], inputs: Inputs | str,
            last: Snapshot | None, changed: list[Path] | None) -> tuple[BuildResult, dict[str, str], Snapshot]:
-    """The build proper; returns its result, the output's stamps after it and the next snapshot."""
+    """The build proper; returns its result, the output's stamps after it and the next snapshot.
+
+    ``inputs``: the digests of the inputs, or the build's settings to take them with (once read).
+    """
     root = options.root
     config, report = load_config(root / "site.yaml")
     if config is None:
@@ -230,6 +235,8 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     if model.produced is not None:      # a partial plan: the other pages keep their keys
         page_keys = {**old_keys, **page_keys}
     cache.set_page_keys(str(out.resolve()), page_keys, None if options.clean else old_keys)
+    if isinstance(inputs, str):     # every document was read: their digests are known
+        inputs = read_inputs(root, templates, inputs, digests)
     after = snapshot(inputs, model.products, site_plan, model.index, model.catalog, stamps,
                      last if model.produced is not None else None)
     cache.commit()

@@ -87,6 +87,9 @@ class BuildCache:
         """(markup key, sanitised HTML, lead): the lead is as much of the plain text as summaries use."""
         self.db.executemany("INSERT OR REPLACE INTO markup VALUES (?, ?, ?)", rows)
 
+    def has_documents(self) -> bool:
+        return self.db.execute("SELECT EXISTS (SELECT 1 FROM documents)").fetchone()[0] == 1
+
     def documents(self, keys: list[str]) -> dict[str, tuple[bytes, str]]:
         """Checked documents by content key: the record as JSON (see records.py) and its body's markup key."""
         found: dict[str, tuple[bytes, str]] = {}

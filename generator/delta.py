@@ -61,6 +61,10 @@ class Snapshot:
     catalog: str                            # sha256 of the catalog as written
     others: str                             # :func:`others_digest` of the output as left
 
+    @property
+    def inputs(self) -> Inputs:
+        return Inputs(self.frame, self.files)
+
     def save(self, put: Callable[[str, bytes], None], key: str, last: Snapshot | None) -> None:
         """Store under ``key``; the product and page parts only when they differ from ``last``'s."""
         dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))

@@ -38,7 +38,9 @@ class DocumentLoader:
     def __call__(self, tasks: list[FileTask], config: SiteConfig, content_root: Path,
                  ) -> list[tuple[Record, list[Diagnostic]]]:
         listings: dict[Path, str] = {}
-        keys = [self._key(task, listings) for task in tasks]
+        # An empty cache has nothing to find: the workers take each file's digest as they read it.
+        keys: list[str | None] = ([self._key(task, listings) for task in tasks] if self.cache.has_documents()
+                                  else [None] * len(tasks))
         hits = self.cache.documents([k for k in keys if k])
         answers: list[tuple[Record, list[Diagnostic]] | None] = [None] * len(tasks)
         for i, key in enumerate(keys):
@@ -53,8 +55,12 @@ class DocumentLoader:
         fresh: list[tuple[str, bytes, str]] = []
         results = self.workers.map_chunks(load_chunk, [tasks[i] for i in missing], (config, content_root),
                                           chunk=64, inline_below=128, done=self.progress.advance)
-        for i, (record, diagnostics, markup) in zip(missing, (a for chunk in results for a in chunk)):
+        for i, (record, diagnostics, markup, seen) in zip(missing, (a for chunk in results for a in chunk)):
             answers[i] = (record, diagnostics)
+            if keys[i] is None:
+                if seen is not None:
+                    self.digests.note(str(tasks[i].path), *seen)
+                keys[i] = self._key(tasks[i], listings) if seen is not None else ""
             if record is None:
                 continue
             body_key = self.markup_keys[_source(record)] = markup_key(_source(record))

@@ -91,13 +91,17 @@ class FileDigests:
         if found is not None:
             return found
         st = os.stat(path)
-        key = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
         hit = self._old.get(path)
-        found = hit[1] if isinstance(hit, list) and len(hit) == 2 and hit[0] == key else file_digest(path)
+        key = _stat_key(st)
+        return self.note(path, st, hit[1] if isinstance(hit, list) and len(hit) == 2 and hit[0] == key
+                         else file_digest(path))
+
+    def note(self, path: str, st: os.stat_result, digest: str) -> str:
+        """Take ``digest`` as the one of ``path`` (whose stat, taken before reading it, is ``st``)."""
         if max(st.st_mtime_ns, st.st_ctime_ns) < self._trusted_before:
-            self._new[path] = [key, found]
-        self.known[path] = found
-        return found
+            self._new[path] = [_stat_key(st), digest]
+        self.known[path] = digest
+        return digest
 
     def record(self) -> bytes:
         return json.dumps(self._new, separators=(",", ":")).encode()
@@ -117,6 +121,10 @@ class Inputs:
         for rel, found in self.content.items():
             digest.update(f"{rel}\0{found}\0".encode())
         return digest.hexdigest()
+
+
+def _stat_key(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def read_inputs(root: Path, templates: Path, extra: str, files: FileDigests) -> Inputs:

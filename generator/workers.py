@@ -23,9 +23,11 @@ from generator.diagnostics import BuildError, Diagnostic, Report
 from generator.markup import LEAD
 from generator.markup import render as render_markdown
 from generator.render import PageJob, SiteGlobals, make_env, render_page
+from generator.snapshot import file_digest
 from generator.views import use_html_source
 
 Markup = tuple[str, str]     # sanitised HTML, the start of its plain text (LEAD characters)
+Seen = tuple[os.stat_result, str]   # a file's stat and the digest of the bytes read after it
 
 
 class Workers:
@@ -119,15 +121,20 @@ def markup(body: str) -> Markup:
 
 
 def load_chunk(tasks: list[FileTask], config: SiteConfig, content_root: Path,
-               ) -> list[tuple[Record, list[Diagnostic], Markup | None]]:
-    """Read and check documents and render the Markdown of the valid ones."""
+               ) -> list[tuple[Record, list[Diagnostic], Markup | None, Seen | None]]:
+    """Read and check documents and render the Markdown of the valid ones; with each, the
+    file's stat (taken first) and digest, so the caller need not read it again."""
     answers = []
     for task in tasks:
+        try:
+            seen: Seen | None = (os.stat(task.path), file_digest(str(task.path)))
+        except OSError:
+            seen = None     # load_file says why
         record, diagnostics = load_file(task, config, content_root)
         body = getattr(record, "body", None) if record is not None and not getattr(record, "draft", False) else None
         if record is not None and hasattr(record, "bio"):
             body = record.bio  # type: ignore[union-attr]
-        answers.append((record, diagnostics, markup(body) if body is not None else None))
+        answers.append((record, diagnostics, markup(body) if body is not None else None, seen))
     return answers
 
 

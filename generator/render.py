@@ -42,7 +42,7 @@ class PageJob:
     context: dict[str, Any]
 
 
-MAX_FRAGMENTS = 2_048   # cached macro outputs kept per process (oldest dropped first)
+MAX_FRAGMENTS = 8_192   # cached macro outputs kept per process (oldest dropped first): about 12 MB
 
 
 class Fingerprinter:

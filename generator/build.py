@@ -196,12 +196,12 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     fingerprint = Fingerprinter()
     salt = fingerprint(__version__, site, static.urls)
 
-    def page_keys() -> dict[str, str]:
+    def keys_of_jobs() -> dict[str, str]:
         return {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta,
                                      job.context) for job in site_plan.jobs}
 
     # With no keys from before nothing can be reused: the keys are taken while the workers render.
-    keys = page_keys() if old_keys else {}
+    keys = keys_of_jobs() if old_keys else {}
     # A page is reused only if its key matches and its file is the one the last build left.
     reused = {j.out for j in site_plan.jobs
               if j.out in old_keys and old_keys[j.out] == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"}
@@ -215,7 +215,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     try:
         sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
         changed_files = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous,
-                                    progress, cache.path, meanwhile=None if keys else lambda: keys.update(page_keys()))
+                                    progress, cache.path, meanwhile=None if keys else lambda: keys.update(keys_of_jobs()))
         for item in [*static.files, *model.images, OutputFile("index.json", model.index)]:
             if stage(previous, staging, item.path, item.data, _write):
                 changed_files.append(item.path)
@@ -231,10 +231,10 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     cache.put(f"files:{out.resolve()}", json.dumps(produced).encode())
     if not options.catalog.is_file() or options.catalog.read_bytes() != model.catalog.encode():
         _write_atomic(options.catalog, model.catalog.encode())
-    page_keys = {rel: f"{key}|{stamps.get(rel, 'missing')}" for rel, key in keys.items()}
+    recorded = {rel: f"{key}|{stamps.get(rel, 'missing')}" for rel, key in keys.items()}
     if model.produced is not None:      # a partial plan: the other pages keep their keys
-        page_keys = {**old_keys, **page_keys}
-    cache.set_page_keys(str(out.resolve()), page_keys, None if options.clean else old_keys)
+        recorded = {**old_keys, **recorded}
+    cache.set_page_keys(str(out.resolve()), recorded, None if options.clean else old_keys)
     if isinstance(inputs, str):     # every document was read: their digests are known
         inputs = read_inputs(root, templates, inputs, digests)
     after = snapshot(inputs, model.products, site_plan, model.index, model.catalog, stamps,
@@ -273,56 +273,78 @@ def _changed_model(options: BuildOptions, config: SiteConfig, cache: BuildCache,
     """Only the pages that show a changed product (or whose file is not as left) re-planned; None
     when that cannot be done exactly, and the full build runs instead (see delta.py)."""
     content_root = options.root / "content"
-    out = options.out
-    produced = _previous_files(cache, out)
-    index_path = out / "index.json"
+    produced = _previous_files(cache, options.out)
+    index_path = options.out / "index.json"
     if produced is None or not index_path.is_file() or not options.catalog.is_file():
         return None
+    index = index_path.read_bytes()
+    catalog = options.catalog.read_text(encoding="utf-8")
+    if digest(index) != last.index or digest(catalog.encode()) != last.catalog \
+            or others_digest(stamps, last.shows) != last.others:
+        return None     # not as the last build left them: only the full build makes them anew
+
+    def task(i: int) -> FileTask:
+        return FileTask("product", content_root / last.products[i].rel, last.products[i].creator)
+
     position = {p.rel: i for i, p in enumerate(last.products)}
     touched = sorted(position[path.relative_to(content_root).as_posix()] for path in changed)
-    creators = [FileTask("creator", content_root / rel, rel.partition("/")[0])
+    profiles = [FileTask("creator", content_root / rel, rel.partition("/")[0])
                 for rel in last.files if rel.count("/") == 1 and rel.endswith("/_index.md")]
-    edits = [FileTask("product", content_root / last.products[i].rel, last.products[i].creator) for i in touched]
-    answers = loader(creators + edits, config, content_root)
-    if any(record is None or diagnostics for record, diagnostics in answers):
-        return None     # the full build reports it, in reading order
-    records = dict(zip(touched, (record for record, _ in answers[len(creators):])))
+    answers = _read(loader, profiles + [task(i) for i in touched], config, content_root)
+    if answers is None:
+        return None
+    creators = {c.id: c for c in answers[:len(profiles)]}
+    records = dict(zip(touched, answers[len(profiles):]))
     if any(structure(records[i]) != structure(last.products[i]) for i in touched):
         return None
     cache.put_markups(loader.new_markup)
-    creator_records = {c.id: c for c, _ in answers[:len(creators)]}
-    standins = Content(creator_records, last.products)
-    # A page shows a changed product through its card, or its product page: what changed of those?
-    olds = [loader.cached(task, last.files[last.products[i].rel]) for i, task in zip(touched, edits)]
-    before = _product_views(config, standins, [old for old in olds if old is not None], cache, loader)
-    after = _product_views(config, standins, list(records.values()), cache, loader)
-    cards = {i for i in touched if before.get(last.products[i].id, ())[:1] != after.get(last.products[i].id, ())[:1]}
-    pages = {i for i in touched if before.get(last.products[i].id) != after.get(last.products[i].id)}
+    cards, pages = _changed_views(config, Content(creators, last.products), last, records, loader, cache)
     wanted = {page for page, shown in last.shows.items()
               if not cards.isdisjoint(shown) or not pages.isdisjoint(last.pages.get(page, ()))
               or old_keys.get(page, "").rpartition("|")[2] != stamps.get(page)}
-    needed = sorted(set(touched).union(*(last.shows[page] for page in wanted)) - set(touched))
-    shown = loader([FileTask("product", content_root / last.products[i].rel, last.products[i].creator)
-                    for i in needed], config, content_root)
-    if any(record is None or diagnostics for record, diagnostics in shown):
+    needed = sorted(set().union(*(last.shows[page] for page in wanted)) - set(touched))
+    shown = _read(loader, [task(i) for i in needed], config, content_root)
+    if shown is None:
         return None
-    records.update(zip(needed, (record for record, _ in shown)))
-    read = Content(creator_records, tuple(records[i] for i in sorted(records)))
-    content = Content(creator_records, tuple(records.get(i, p) for i, p in enumerate(last.products)))
+    records.update(zip(needed, shown))
+    read = Content(creators, tuple(records[i] for i in sorted(records)))
+    content = Content(creators, tuple(records.get(i, p) for i, p in enumerate(last.products)))
     _, related_ids = related_lookup(content, cache)
-    index = index_path.read_bytes()
-    catalog = options.catalog.read_text(encoding="utf-8")
-    if related_ids is None or digest(index) != last.index or digest(catalog.encode()) != last.catalog \
-            or others_digest(stamps, last.shows) != last.others:
+    if related_ids is None:
         return None
     rendered, image_files = render_inputs(read, cache, loader.markup_keys)
     try:
         site_plan = plan(config, content, rendered, related_ids=related_ids, wanted=wanted)
     except AttributeError:      # a page showed more of a product than its structure
         return None
-    edited = Content(creator_records, tuple(records[i] for i in touched))
+    edited = Content(creators, tuple(records[i] for i in touched))
     return _Model(site_plan, _patched_index(index, site_plan), _patched_catalog(catalog, config, edited, today),
                   image_files, content.products, produced, len(last.shows))
+
+
+def _read(loader: DocumentLoader, tasks: list[FileTask], config: SiteConfig, content_root: Path) -> list | None:
+    """The records of ``tasks``; None if any has a problem (the full build reports it, in reading order)."""
+    answers = loader(tasks, config, content_root)
+    if any(record is None or diagnostics for record, diagnostics in answers):
+        return None
+    return [record for record, _ in answers]
+
+
+def _changed_views(config: SiteConfig, standins: Content, last: Snapshot, records: dict[int, Product],
+                   loader: DocumentLoader, cache: BuildCache) -> tuple[set[int], set[int]]:
+    """Which changed products (by position) show a different card, and which a different product page.
+
+    A page shows a product through its card or its product page; each is made from
+    the product's previous record (still in the cache; if not, it counts as changed)
+    and from the new one, among the same other products.
+    """
+    olds = [loader.cached(FileTask("product", record.file, record.creator), last.files[last.products[i].rel])
+            for i, record in records.items()]
+    before = _product_views(config, standins, [old for old in olds if old is not None], cache, loader)
+    after = _product_views(config, standins, list(records.values()), cache, loader)
+    cards = {i for i, r in records.items() if before.get(r.id, ())[:1] != after.get(r.id, ())[:1]}
+    pages = {i for i, r in records.items() if before.get(r.id) != after.get(r.id)}
+    return cards, pages
 
 
 def _index_text(entries: list[dict]) -> str:

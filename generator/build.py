@@ -31,7 +31,14 @@ from generator.assets import OutputFile, collect_static
 from generator.cache import BuildCache
 from generator.config import SiteConfig, load_config
 from generator.content import Content, FileTask, Product, read_content
-from generator.delta import Snapshot, changed_products, digest, others_digest, snapshot, structure
+from generator.delta import (
+    Snapshot,
+    changed_products,
+    digest,
+    others_digest,
+    snapshot,
+    structure,
+)
 from generator.diagnostics import BuildError
 from generator.inputs import related_inputs, related_lookup, render_inputs
 from generator.loader import DocumentLoader

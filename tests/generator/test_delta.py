@@ -7,31 +7,19 @@ body, description or link; the full build for anything that moves pages.
 """
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import random
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from test_incremental import TODAY, options, tree
 
 from generator import build as build_module
 from generator.build import BuildOptions, build
 from generator.delta import Snapshot
 
-TODAY = dt.date(2026, 11, 25)
 REPO = Path(__file__).resolve().parents[2]
-
-
-def options(site: Path, **kw) -> BuildOptions:
-    return BuildOptions(root=site, out=site / "public", catalog=site / "catalog.json", today=TODAY, jobs=1,
-                        progress=False, **kw)
-
-
-def tree(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def assert_same_as_clean(site: Path, tmp_path: Path) -> None:

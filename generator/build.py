@@ -259,11 +259,13 @@ def _full_model(options: BuildOptions, config: SiteConfig, cache: BuildCache, lo
     content, content_report = read_content(options.root / "content", config, loader=loader)
     if not content_report.ok:
         raise BuildError(content_report)
-    cache.put_markups(loader.new_markup)
     related_key, related_ids = related_lookup(content, cache)
-    # Related products are computed by a worker while this process renders Markdown leads and the catalog.
+    # Related products are ranked by a worker while this process stores the new Markdown, takes
+    # the leads and images, and makes the catalog.
     pending = None if related_ids is not None else workers.submit(related, related_inputs(content))
-    rendered, image_files = render_inputs(content, cache, loader.markup_keys)
+    cache.put_markups(loader.new_markup)
+    fresh = {key: (len(html), lead) for key, html, lead in loader.new_markup}
+    rendered, image_files = render_inputs(content, cache, loader.markup_keys, fresh)
     catalog_text = _catalog_text(config, content, today, cache)
     if pending is not None:
         related_ids = pending.result()

@@ -29,18 +29,20 @@ from generator.views import Html, ImageView
 
 
 def render_inputs(content: Content, cache: BuildCache, known_keys: dict[str, str],
-                   ) -> tuple[Rendered, list[OutputFile]]:
+                  known_leads: dict[str, tuple[int, str]] | None = None) -> tuple[Rendered, list[OutputFile]]:
     """Markdown and images, each done once per distinct input and cached across builds.
 
     Bodies stay in the cache: the plan gets an :class:`Html` reference and the
     first characters of the text (for summaries), never the whole HTML.
+    ``known_leads``: (HTML size, lead) by markup key, for markup just rendered.
     """
     html: dict[str, Html] = {}
     text: dict[str, str] = {}
     docs = [(p.id, p.body) for p in content.published]
     docs += [(f"creator:{c.id}", c.bio) for c in content.creators.values()]
     keys = [known_keys.get(body) or markup_key(body) for _, body in docs]
-    known = cache.leads(keys)
+    known = dict(known_leads or {})
+    known.update(cache.leads([key for key in keys if key not in known]))
     fresh = []
     for (name, body), digest in zip(docs, keys):
         hit = known.get(digest)

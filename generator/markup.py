@@ -6,6 +6,7 @@ everything it emits goes through an nh3 allow-list before it reaches a page.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import threading
@@ -331,10 +332,10 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def _sanitise(unsafe_html: str) -> str:
-    """Apply the allow-list: tags, attributes, URL schemes, rel and lazy images."""
-    safe_html = nh3.clean(
-        unsafe_html,
+@functools.cache
+def _cleaner() -> nh3.Cleaner:
+    """The allow-list, built once: ``nh3.clean`` builds it again on every call (a quarter of its time)."""
+    return nh3.Cleaner(
         tags=_TAGS,
         clean_content_tags=_CLEAN_CONTENT_TAGS,
         attributes=_ATTRIBUTES,
@@ -345,6 +346,11 @@ def _sanitise(unsafe_html: str) -> str:
         set_tag_attribute_values=_SET_TAG_ATTRIBUTE_VALUES,
         url_schemes=_URL_SCHEMES,
     )
+
+
+def _sanitise(unsafe_html: str) -> str:
+    """Apply the allow-list: tags, attributes, URL schemes, rel and lazy images."""
+    safe_html = _cleaner().clean(unsafe_html)
     return _IMG_DEFAULTS_SWAPPED.sub(r' loading="lazy"\1 decoding="async"', safe_html)
 
 

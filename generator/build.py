@@ -114,7 +114,8 @@ def build(options: BuildOptions) -> BuildResult:
         # Without a previous build to compare with, the inputs are digested as the build reads them.
         inputs = read_inputs(root, templates, state, digests) if previous else None
         # One stat per file the last build wrote: the no-change check and the page keys use them.
-        stamps = output_stamps(options.out, _previous_files(cache, options.out))
+        written = _previous_files(cache, options.out)
+        stamps = output_stamps(options.out, written)
         if previous and inputs and previous[0] == inputs.digest \
                 and previous[1] == outputs_digest(stamps, options.catalog):
             pages = previous[2]
@@ -124,7 +125,7 @@ def build(options: BuildOptions) -> BuildResult:
         # Only a few documents to read and pages to render: no worker processes unless needed.
         with Workers(options.jobs, start=changed is None) as workers, _no_cyclic_gc():
             result, stamps, after = _build(options, cache, workers, templates, today, progress, started, digests,
-                                           stamps, inputs or state, last, changed)
+                                           stamps, inputs or state, last, changed, written)
         cache.put(f"build:{site_key}", json.dumps(
             [after.inputs.digest, outputs_digest(stamps, options.catalog), result.pages]).encode())
         after.save(cache.put, f"snapshot:{site_key}", last)
@@ -177,10 +178,12 @@ class _Model:
 
 def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates: Path, today: dt.date,
            progress: Progress, started: float, digests: FileDigests, stamps: dict[str, str], inputs: Inputs | str,
-           last: Snapshot | None, changed: list[Path] | None) -> tuple[BuildResult, dict[str, str], Snapshot]:
+           last: Snapshot | None, changed: list[Path] | None, written: list[str] | None,
+           ) -> tuple[BuildResult, dict[str, str], Snapshot]:
     """The build proper; returns its result, the output's stamps after it and the next snapshot.
 
-    ``inputs``: the digests of the inputs, or the build's settings to take them with (once read).
+    ``inputs``: the digests of the inputs, or the build's settings to take them with (once read);
+    ``written``: the files the last build wrote, when the cache knows them.
     """
     root = options.root
     config, report = load_config(root / "site.yaml")
@@ -191,8 +194,8 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     loader = DocumentLoader(cache, workers, (root / "site.yaml").read_bytes(), progress, digests)
     old_keys = {} if options.clean else cache.page_keys(str(options.out.resolve()))
     model = None
-    if last is not None and changed is not None:
-        model = _changed_model(options, config, cache, loader, today, last, changed, stamps, old_keys)
+    if last is not None and changed is not None and written is not None:
+        model = _changed_model(options, config, cache, loader, today, last, changed, stamps, old_keys, written)
     if model is None:
         model = _full_model(options, config, cache, loader, workers, today)
     site_plan = model.plan
@@ -278,13 +281,12 @@ def _full_model(options: BuildOptions, config: SiteConfig, cache: BuildCache, lo
 
 def _changed_model(options: BuildOptions, config: SiteConfig, cache: BuildCache, loader: DocumentLoader,
                    today: dt.date, last: Snapshot, changed: list[Path], stamps: dict[str, str],
-                   old_keys: dict[str, str]) -> _Model | None:
+                   old_keys: dict[str, str], produced: list[str]) -> _Model | None:
     """Only the pages that show a changed product (or whose file is not as left) re-planned; None
     when that cannot be done exactly, and the full build runs instead (see delta.py)."""
     content_root = options.root / "content"
-    produced = _previous_files(cache, options.out)
     index_path = options.out / "index.json"
-    if produced is None or not index_path.is_file() or not options.catalog.is_file():
+    if not index_path.is_file() or not options.catalog.is_file():
         return None
     index = index_path.read_bytes()
     catalog = options.catalog.read_text(encoding="utf-8")

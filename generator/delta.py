@@ -29,6 +29,7 @@ from pathlib import Path
 
 from generator.content import Product
 from generator.pages import STRUCTURE, SitePlan
+from generator.records import check_types, strings
 from generator.snapshot import Inputs
 
 __all__ = ["Snapshot", "Standin", "changed_products", "digest", "others_digest", "snapshot", "structure"]
@@ -93,21 +94,24 @@ class Snapshot:
             standins = tuple(map(
                 Standin, _column(products, "id", str), _column(products, "creator", str),
                 _column(products, "slug", str), _column(products, "title", str),
-                map(_strings, _column(products, "tags", list)),
-                (tuple(map(Path, _strings(i))) for i in _column(products, "images", list)),
+                map(strings, _column(products, "tags", list)),
+                (tuple(map(Path, strings(i))) for i in _column(products, "images", list)),
                 map(dt.date.fromisoformat, _column(products, "date", str)), _column(products, "draft", bool),
                 _column(products, "weight", int), _column(products, "rel", str)))
             if len({len(column) for column in products.values()}) != 1:
                 return None
             names, found, full = shows
-            by_page = dict(zip(_strings(names), map(tuple, found), strict=True))
+            by_page = dict(zip(strings(names), map(tuple, found), strict=True))
             full_pages = {page: tuple(f) for page, f in zip(by_page, full, strict=True) if f}
             if not _positions(chain(*by_page.values(), *full_pages.values()), len(standins)):
                 return None
-            if not isinstance(files, dict) or not all(type(v) is str for v in files.values()):
+            if not isinstance(files, dict):
                 return None
-            return cls(_str(head["frame"]), files, standins, by_page, full_pages, _str(head["index"]),
-                       _str(head["catalog"]), _str(head["others"]))
+            check_types(str, *files.values())
+            fields = head["frame"], head["index"], head["catalog"], head["others"]
+            check_types(str, *fields)
+            frame, index, catalog, others = fields
+            return cls(frame, files, standins, by_page, full_pages, index, catalog, others)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
 
@@ -164,12 +168,6 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _str(value: object) -> str:
-    if type(value) is not str:
-        raise ValueError("not a string")
-    return value
-
-
 def _positions(values: Iterable[object], count: int) -> bool:
     """Whether every value is an int in range(count)."""
     found = list(values)
@@ -178,12 +176,7 @@ def _positions(values: Iterable[object], count: int) -> bool:
 
 def _column(columns: object, name: str, kind: type) -> list:
     found = columns[name] if isinstance(columns, dict) else None
-    if not isinstance(found, list) or not all(type(v) is kind for v in found):
-        raise ValueError(f"not a column of {kind.__name__}")
+    if not isinstance(found, list):
+        raise ValueError(f"no column {name}")
+    check_types(kind, *found)
     return found
-
-
-def _strings(values: object) -> tuple[str, ...]:
-    if not isinstance(values, list) or not all(type(v) is str for v in values):
-        raise ValueError("not a list of strings")
-    return tuple(values)

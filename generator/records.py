@@ -39,22 +39,22 @@ def load_record(data: bytes, file: Path | None = None) -> Creator | Product:
     if row[0] == _PRODUCT and len(row) == 20:
         (_, pid, creator, slug, title, link, partner, merchant, price, currency, stock, tags, images,
          date, draft, description, weight, body, path, body_line) = row
-        _check(str, pid, creator, slug, title, link, partner, merchant, currency, date, description, body, path)
-        _check(int, price, stock, weight, body_line)
-        _check(bool, draft)
+        check_types(str, pid, creator, slug, title, link, partner, merchant, currency, date, description, body, path)
+        check_types(int, price, stock, weight, body_line)
+        check_types(bool, draft)
         return Product(pid, creator, slug, title, link, partner, merchant, price, currency, stock,
-                       _strings(tags), tuple(Path(p) for p in _strings(images)), dt.date.fromisoformat(date),
+                       strings(tags), tuple(Path(p) for p in strings(images)), dt.date.fromisoformat(date),
                        draft, description, weight, body, _path(path, file), body_line)
     if row[0] == _CREATOR and len(row) == 11:
         _, cid, name, tagline, avatar, interests, links, weight, bio, path, body_line = row
-        _check(str, cid, name, tagline, bio, path)
-        _check(int, weight, body_line)
+        check_types(str, cid, name, tagline, bio, path)
+        check_types(int, weight, body_line)
         if avatar is not None:
-            _check(str, avatar)
+            check_types(str, avatar)
         if not isinstance(links, list) or not all(isinstance(x, list) and len(x) == 2 for x in links):
             raise ValueError("bad links in a cached record")
-        return Creator(cid, name, tagline, None if avatar is None else Path(avatar), _strings(interests),
-                       tuple(Link(*_strings(x)) for x in links), weight, bio, _path(path, file), body_line)
+        return Creator(cid, name, tagline, None if avatar is None else Path(avatar), strings(interests),
+                       tuple(Link(*strings(x)) for x in links), weight, bio, _path(path, file), body_line)
     raise ValueError("not a cached record")
 
 
@@ -62,15 +62,17 @@ def _path(stored: str, known: Path | None) -> Path:
     return known if known is not None and str(known) == stored else Path(stored)
 
 
-def _check(kind: type, *values: object) -> None:
+def check_types(kind: type, *values: object) -> None:
+    """Raise ValueError unless every value is exactly of ``kind`` (cached data is checked, never trusted)."""
     for value in values:
         # bool is an int subclass: an int field must not hold true/false, nor the reverse.
         if type(value) is not kind:
             raise ValueError(f"a cached field is not {kind.__name__}")
 
 
-def _strings(values: object) -> tuple[str, ...]:
+def strings(values: object) -> tuple[str, ...]:
+    """A JSON list of strings as a tuple; ValueError for anything else."""
     if not isinstance(values, list):
         raise ValueError("not a list in a cached record")
-    _check(str, *values)
+    check_types(str, *values)
     return tuple(values)

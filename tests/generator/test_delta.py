@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from test_incremental import TODAY, options, tree
 
 from generator import build as build_module
 from generator.build import BuildOptions, build
-from generator.delta import Snapshot
+from generator.delta import Snapshot, Standin
+from generator.pages import STRUCTURE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -240,3 +242,8 @@ def test_an_unreadable_snapshot_is_ignored(site: Path, tmp_path: Path, paths: li
     build(options(site))
     assert paths == ["full"]
     assert_same_as_clean(site, tmp_path)
+
+
+def test_a_standin_holds_exactly_the_structure_a_plan_may_read_of_any_product() -> None:
+    """Stand-ins are made positionally from ``structure(product)``: the two orders must agree."""
+    assert [f.name for f in fields(Standin)] == [*STRUCTURE, "rel"]

@@ -230,6 +230,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
             if stage(previous, staging, item.path, item.data, _write):
                 changed_files.append(item.path)
     except BaseException:
+        workers.stop()      # a failed page or Ctrl-C: no worker may still be writing into staging
         shutil.rmtree(staging, ignore_errors=True)
         raise
     produced = model.produced or [j.out for j in site_plan.jobs] + [f.path for f in static.files] + \

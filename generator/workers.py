@@ -53,8 +53,13 @@ class Workers:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Drop the work not yet started and wait for the rest: afterwards no worker writes anything."""
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """``fn(*args)`` in a worker (here, at once, without workers)."""

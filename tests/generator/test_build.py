@@ -1,10 +1,12 @@
 """The build: pages, catalog beside the site, incremental and atomic."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from generator import build as build_module
 from generator.build import BuildOptions, build
 from generator.diagnostics import BuildError
+from generator.workers import TemplateFailure, render_chunk
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -141,6 +144,27 @@ def test_template_error_is_a_diagnostic_and_keeps_the_site(minimal_site: Path) -
     [diag] = info.value.report.errors
     assert diag.code == "template.error" and Path(diag.file).name == "product.html"
     assert tree(minimal_site / "public") == before
+
+
+def _failing_or_slow_chunk(jobs: list, *args: object) -> list[str]:
+    """A chunk with a tag page fails at once; any other renders half a second late (see the test below)."""
+    if any(job.template == "tag.html" for job in jobs):
+        raise TemplateFailure("tag.html", 1, "broken on purpose")
+    time.sleep(0.5)
+    return render_chunk(jobs, *args)
+
+
+def test_a_page_failing_in_a_worker_leaves_no_staging_behind(demo_site: Path, monkeypatch) -> None:
+    """The other worker may still be writing when a page fails: it is stopped before staging goes."""
+    opts = BuildOptions(root=demo_site, out=demo_site / "public", catalog=demo_site / "catalog.json",
+                        today=TODAY, jobs=2, clean=True, progress=False)
+    build(opts)
+    before = tree(demo_site / "public")
+    monkeypatch.setattr(build_module, "render_chunk", _failing_or_slow_chunk)
+    with pytest.raises(BuildError):     # another base URL: every page differs, so every page is written
+        build(dataclasses.replace(opts, base_url="https://preview.test/pr-7/"))
+    assert not list(demo_site.glob(".public.staging-*"))
+    assert tree(demo_site / "public") == before
 
 
 def test_base_url_with_sub_path_prefixes_every_link(minimal_site: Path) -> None:

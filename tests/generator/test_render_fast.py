@@ -8,6 +8,8 @@ calling ``price_text()``, the card calling ``price()`` and ``icon()``, and a
 current templates in the same environment, over generated inputs, including
 the cases the demo and benchmark sites never show (no currency sign, no cents,
 other currencies, sub-path base URLs, sites without a script or an icon).
+A deliberate change to what the shared parts print (the header, the footer, a
+card) needs the same edit in the reference below.
 """
 from __future__ import annotations
 

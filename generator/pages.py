@@ -25,6 +25,7 @@ from generator.related import related
 from generator.render import PageJob, PageMeta
 from generator.views import (
     CreatorView,
+    FeedEntry,
     Html,
     ImageView,
     ProductCard,
@@ -119,7 +120,7 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered,
                 rendered.text.get(f"creator:{creator.id}", ""), 120), "creator"),
             {"creator": view, "products": [views.card(p.id) for p in own]}))
         add(f"{creator.id}/index.xml", "feed.xml", lambda view=view, own=own, updated=updated: (
-            None, {"creator": view, "updated": updated, "products": [views.page(p.id) for p in own[:50]]}))
+            None, {"creator": view, "updated": updated, "products": [views.entry(p.id) for p in own[:50]]}))
         urls.append(SiteUrl(view.url, updated))
     for product in products:
         url = f"{product.creator}/{product.slug}/"
@@ -205,6 +206,12 @@ class _Views:
         self.shown.update(found[1])
         self.shown_pages.add(pid)
         return found[0]
+
+    def entry(self, pid: str) -> FeedEntry:
+        """A feed's entry: what the product's page shows, less the related products (so a feed
+        neither depends on them nor carries their cards)."""
+        self.shown_pages.add(pid)
+        return FeedEntry(self.card(pid), self.rendered.html.get(pid, NO_HTML), self.rendered.images.get(pid, ()))
 
     def _card(self, product: Product) -> ProductCard:
         images = self.rendered.images.get(product.id, ())

@@ -93,6 +93,15 @@ class ProductPage:
 
 
 @dataclass(frozen=True)
+class FeedEntry:
+    """A product as its creator's feed shows it: a product page without the related products."""
+
+    card: ProductCard
+    body_html: Html
+    images: tuple[ImageView, ...]
+
+
+@dataclass(frozen=True)
 class ProfileLink:
     title: str
     url: str

@@ -126,6 +126,25 @@ def test_a_body_edit_below_the_summary_renders_only_the_pages_that_print_the_bod
     assert_same_as_clean(site, tmp_path)
 
 
+def test_a_price_edit_renders_the_related_products_pages_but_not_their_creators_feeds(
+        site: Path, tmp_path: Path, paths: list[str]) -> None:
+    # A feed entry shows the product's card, body and images, never its related products.
+    content = build_module.read_content(site / "content", build_module.load_config(site / "site.yaml")[0])[0]
+    published = {p.id: p for p in content.published}
+    ranked = build_module.related(content.published)
+    target = next(p for p in content.published
+                  if any(published[o].creator != p.creator for o in ranked if p.id in ranked[o]))
+    others = {published[o] for o in ranked if target.id in ranked[o] and published[o].creator != target.creator}
+    DETAIL_EDITS["price"](target.file, 4321)
+    result = build(options(site))
+    assert paths == ["partial"]
+    rendered = set(result.rendered_pages)
+    assert {f"{o.creator}/{o.slug}/index.html" for o in others} <= rendered
+    assert f"{target.creator}/index.xml" in rendered
+    assert {f"{o.creator}/index.xml" for o in others if o.creator != target.creator}.isdisjoint(rendered)
+    assert_same_as_clean(site, tmp_path)
+
+
 def test_edits_to_a_draft_change_no_page(site: Path, tmp_path: Path, paths: list[str]) -> None:
     product = site / "content/alex-tech/anker-usb-c-hub.md"
     front(product, "draft", "true")

@@ -193,39 +193,44 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
         config = _with_base_url(config, options.base_url)
     loader = DocumentLoader(cache, workers, (root / "site.yaml").read_bytes(), progress, digests)
     old_keys = {} if options.clean else cache.page_keys(str(options.out.resolve()))
-    model = None
-    if last is not None and changed is not None and written is not None:
-        model = _changed_model(options, config, cache, loader, today, last, changed, stamps, old_keys, written)
-    if model is None:
-        model = _full_model(options, config, cache, loader, workers, today)
-    site_plan = model.plan
     static = collect_static(templates / "static")
     site = SiteGlobals(config.title, config.description, config.language, config.disclosure, config.base_url)
     env = make_env(templates, site, static.urls)
     uses = template_digests(env, templates)
     fingerprint = Fingerprinter()
     salt = fingerprint(__version__, site, static.urls)
-
-    def keys_of_jobs() -> dict[str, str]:
-        return {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta,
-                                     job.context) for job in site_plan.jobs}
-
-    # With no keys from before nothing can be reused: the keys are taken while the workers render.
-    keys = keys_of_jobs() if old_keys else {}
-    # A page is reused only if its key matches and its file is the one the last build left.
-    reused = {j.out for j in site_plan.jobs
-              if j.out in old_keys and old_keys[j.out] == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"}
-    todo = [j for j in site_plan.jobs if j.out not in reused]
     out = options.out
     previous = out if out.is_dir() else None
     staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    cache.commit()      # worker processes read rendered Markdown from the cache while they render
+    sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
+    rendering = _Rendering(workers, cache, progress, templates,
+                           (staging, previous, templates, site, static.urls, sources, _write, cache.path))
     try:
-        sources = hashlib.sha256("".join(sorted(uses.values())).encode()).hexdigest()
-        changed_files = _render_all(workers, templates, site, static.urls, sources, todo, staging, previous,
-                                    progress, cache.path, meanwhile=None if keys else lambda: keys.update(keys_of_jobs()))
+        model = None
+        if last is not None and changed is not None and written is not None:
+            model = _changed_model(options, config, cache, loader, today, last, changed, stamps, old_keys, written)
+        if model is None:
+            # Nothing to reuse: the pages without related products are rendered while those are ranked.
+            model = _full_model(options, config, cache, loader, workers, today,
+                                early=None if old_keys else rendering.submit)
+        site_plan = model.plan
+
+        def keys_of_jobs() -> dict[str, str]:
+            return {job.out: fingerprint(salt, uses.get(job.template, job.template), job.template, job.meta,
+                                         job.context) for job in site_plan.jobs}
+
+        # With no keys from before nothing can be reused: the keys are taken while the workers render.
+        keys = keys_of_jobs() if old_keys else {}
+        # A page is reused only if its key matches and its file is the one the last build left.
+        reused = {j.out for j in site_plan.jobs
+                  if j.out in old_keys and old_keys[j.out] == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"}
+        todo = [j for j in site_plan.jobs if j.out not in reused]
+        rendering.submit([j for j in todo if j.out not in rendering.submitted])
+        if not keys:
+            keys.update(keys_of_jobs())
+        changed_files = rendering.finish()
         for item in [*static.files, *model.images, OutputFile("index.json", model.index)]:
             if stage(previous, staging, item.path, item.data, _write):
                 changed_files.append(item.path)
@@ -257,25 +262,30 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
 
 
 def _full_model(options: BuildOptions, config: SiteConfig, cache: BuildCache, loader: DocumentLoader,
-                workers: Workers, today: dt.date) -> _Model:
-    """Every document read (through the cache), every page planned."""
+                workers: Workers, today: dt.date,
+                early: Callable[[list[PageJob]], object] | None = None) -> _Model:
+    """Every document read (through the cache), every page planned; ``early`` gets the pages
+    that show no related products as soon as they are planned (see :func:`plan`)."""
     workers.start()
     content, content_report = read_content(options.root / "content", config, loader=loader)
     if not content_report.ok:
         raise BuildError(content_report)
     related_key, related_ids = related_lookup(content, cache)
     # Related products are ranked by a worker while this process stores the new Markdown, takes
-    # the leads and images, and makes the catalog.
+    # the leads and images, and plans (and hands to ``early``) the pages that do not show them.
     pending = None if related_ids is not None else workers.submit(related, related_inputs(content))
     cache.put_markups(loader.new_markup)
     fresh = {key: (len(html), lead) for key, html, lead in loader.new_markup}
     rendered, image_files = render_inputs(content, cache, loader.markup_keys, fresh)
-    catalog_text = _catalog_text(config, content, today, cache)
-    if pending is not None:
-        related_ids = pending.result()
+
+    def ranked() -> dict[str, tuple[str, ...]]:
+        ids = pending.result()
         cache.db.execute("DELETE FROM kv WHERE key LIKE 'related:%'")
-        cache.put(related_key, json.dumps(related_ids, separators=(",", ":")).encode())
-    site_plan = plan(config, content, rendered, related_ids=related_ids)
+        cache.put(related_key, json.dumps(ids, separators=(",", ":")).encode())
+        return ids
+
+    site_plan = plan(config, content, rendered, related_ids=related_ids if pending is None else ranked, early=early)
+    catalog_text = _catalog_text(config, content, today, cache)
     index = _index_text([index_entry(card) for card in site_plan.index]).encode()
     return _Model(site_plan, index, catalog_text, image_files, content.products, None, len(site_plan.jobs))
 
@@ -443,27 +453,39 @@ def _catalog_text(config: SiteConfig, content: Content, today: dt.date, cache: B
 
 
 
-def _render_all(workers: Workers, templates: Path, site: SiteGlobals, assets: dict[str, str], sources: str,
-                jobs: list[PageJob], staging: Path, previous: Path | None, progress: Progress,
-                markups: Path, meanwhile: Callable[[], object] | None = None) -> list[str]:
-    """Render ``jobs``; pages whose bytes differ from ``previous`` are staged. Returns those.
+class _Rendering:
+    """Pages handed to the workers in one or more batches; the pages each staged, collected at the end.
 
-    ``meanwhile`` is called once the work is handed out, while the workers render.
+    Only pages whose bytes differ from the previous output are staged.
     """
-    progress.begin("rendering", len(jobs))
-    # Listing pages cost as much as hundreds of product pages: start them first, in chunks
-    # of similar cost, so no worker is left with a long page at the end while the other idles.
-    jobs = sorted(jobs, key=_cost, reverse=True)
-    chunk = max(16, min(256, sum(map(_cost, jobs)) // (workers.jobs * 8) or 1))
-    args = (staging, previous, templates, site, assets, sources, _write, markups)
-    try:
-        parts = workers.map_chunks(render_chunk, jobs, args, chunk=chunk, inline_below=PARALLEL_THRESHOLD,
-                                   done=progress.advance, weight=_cost)
-        if meanwhile is not None:
-            meanwhile()
-        return [out for part in parts for out in part]
-    except TemplateFailure as failure:
-        raise template_error(templates, failure) from None
+
+    def __init__(self, workers: Workers, cache: BuildCache, progress: Progress, templates: Path,
+                 args: tuple) -> None:
+        self.workers, self.cache, self.progress, self.templates, self.args = workers, cache, progress, templates, args
+        self.batches: list[Iterator[list[str]]] = []
+        self.submitted: set[str] = set()
+
+    def submit(self, jobs: list[PageJob]) -> None:
+        self.cache.commit()     # worker processes read rendered Markdown from the cache while they render
+        if self.batches:
+            self.progress.more(len(jobs))
+        else:
+            self.progress.begin("rendering", len(jobs))
+        # Listing pages cost as much as hundreds of product pages: start them first, in chunks
+        # of similar cost, so no worker is left with a long page at the end while the other idles.
+        jobs = sorted(jobs, key=_cost, reverse=True)
+        chunk = max(16, min(256, sum(map(_cost, jobs)) // (self.workers.jobs * 8) or 1))
+        self.batches.append(self.workers.map_chunks(
+            render_chunk, jobs, self.args, chunk=chunk, inline_below=PARALLEL_THRESHOLD,
+            done=self.progress.advance, weight=_cost))
+        self.submitted.update(job.out for job in jobs)
+
+    def finish(self) -> list[str]:
+        """Wait for every batch; the pages staged."""
+        try:
+            return [out for batch in self.batches for part in batch for out in part]
+        except TemplateFailure as failure:
+            raise template_error(self.templates, failure) from None
 
 
 def _cost(job: PageJob) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from functions.money import format_minor
@@ -67,13 +67,21 @@ class SitePlan:
     cards: dict[str, ProductCard]        # product id → card, for every card the plan built
 
 
+Related = dict[str, tuple[str, ...]]
+
+
 def plan(config: SiteConfig, content: Content, rendered: Rendered,
-         related_ids: dict[str, tuple[str, ...]] | None = None,
-         wanted: Collection[str] | None = None) -> SitePlan:
+         related_ids: Related | Callable[[], Related] | None = None,
+         wanted: Collection[str] | None = None,
+         early: Callable[[list[PageJob]], object] | None = None) -> SitePlan:
     """Every page of the showcase with the exact data it shows (``related_ids`` when known).
 
     With ``wanted``, only those pages (by output path) are planned and the index is
     left out; the other products are read for their :data:`STRUCTURE` only.
+
+    Only product pages show related products. The other pages are planned first and
+    handed to ``early``; ``related_ids`` may be a function, called after that, so a
+    caller can render those pages while the related products are still being ranked.
     """
     products = sorted(content.published, key=lambda p: (p.date, p.weight, p.id), reverse=True)
     creators = sorted(content.creators.values(), key=lambda c: (c.weight, c.id))
@@ -91,19 +99,12 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered,
             tagged[tag].append(product)
     creator_views = {c.id: _creator_view(c, rendered, counts[c.id]) for c in creators}
     latest = products[0].date if products else dt.date(2026, 1, 1)
-    jobs: list[PageJob] = []
-    shows: dict[str, frozenset[str]] = {}
-    pages: dict[str, frozenset[str]] = {}
+    todo: list[tuple[str, str, Callable[[], tuple[PageMeta | None, dict]]]] = []
     urls: list[SiteUrl] = []
 
-    def add(out: str, template: str, make_page) -> None:
+    def add(out: str, template: str, make_page: Callable[[], tuple[PageMeta | None, dict]]) -> None:
         if wanted is None or out in wanted:
-            views.shown, views.shown_pages = set(), set()
-            meta, context = make_page()
-            jobs.append(PageJob(out, template, meta, context))
-            shows[out] = frozenset(views.shown)
-            if views.shown_pages:
-                pages[out] = frozenset(views.shown_pages)
+            todo.append((out, template, make_page))
 
     add("index.html", "home.html", lambda: (
         PageMeta("", config.title, config.description, "home"),
@@ -147,8 +148,26 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered,
     add("404.html", "404.html", lambda: (PageMeta("404.html", "404", config.description, "404"), {}))
     add("sitemap.xml", "sitemap.xml", lambda: (None, {"urls": urls}))
     add("robots.txt", "robots.txt", lambda: (None, {}))
+    made: dict[str, tuple[PageJob, frozenset[str], frozenset[str]]] = {}
+
+    def make(out: str, template: str, make_page: Callable[[], tuple[PageMeta | None, dict]]) -> None:
+        views.shown, views.shown_pages = set(), set()
+        meta, context = make_page()
+        made[out] = (PageJob(out, template, meta, context), frozenset(views.shown), frozenset(views.shown_pages))
+
+    for page in todo:
+        if page[1] != "product.html":
+            make(*page)
+    if early is not None:
+        early([made[page[0]][0] for page in todo if page[0] in made])
+    for page in todo:
+        if page[1] == "product.html":
+            make(*page)
+    jobs = tuple(made[out][0] for out, _, _ in todo)
+    shows = {out: made[out][1] for out, _, _ in todo}
+    pages = {out: made[out][2] for out, _, _ in todo if made[out][2]}
     index = None if wanted is not None else tuple(views.card(p.id) for p in products)
-    return SitePlan(tuple(jobs), index, shows, pages, views.cards)
+    return SitePlan(jobs, index, shows, pages, views.cards)
 
 
 def product_views(config: SiteConfig, content: Content, rendered: Rendered,
@@ -173,8 +192,9 @@ class _Views:
     page in ``shown_pages``) whenever used."""
 
     def __init__(self, config: SiteConfig, content: Content, rendered: Rendered,
-                 related_ids: dict[str, tuple[str, ...]]) -> None:
-        self.content, self.rendered, self.related_ids = content, rendered, related_ids
+                 related_ids: Related | Callable[[], Related]) -> None:
+        self.content, self.rendered = content, rendered
+        self._related = related_ids     # or the function that gives them, called on first use
         self.partner_names = config.partner_names()
         self.products = {p.id: p for p in content.published}
         tag_counts: dict[str, int] = defaultdict(int)
@@ -198,7 +218,9 @@ class _Views:
         found = self._pages.get(pid)
         if found is None:
             product = self.products[pid]
-            related = tuple(i for i in self.related_ids.get(pid, ()) if i in self.products)
+            if callable(self._related):
+                self._related = self._related()
+            related = tuple(i for i in self._related.get(pid, ()) if i in self.products)
             found = self._pages[pid] = (ProductPage(
                 card=self.card(pid), link=product.link, merchant=product.merchant,
                 body_html=self.rendered.html.get(pid, NO_HTML), images=self.rendered.images.get(pid, ()),

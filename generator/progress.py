@@ -34,6 +34,11 @@ class Progress:
         self.stage, self.total, self.done = stage, total, 0
         self._draw(force=True)
 
+    def more(self, steps: int) -> None:
+        """The current stage has ``steps`` more to do than it began with."""
+        self.total += steps
+        self._draw()
+
     def advance(self, steps: int = 1) -> None:
         self.done += steps
         self._draw()

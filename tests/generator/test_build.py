@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import importlib
 import json
 import re
 import time
@@ -18,6 +19,7 @@ from generator.diagnostics import BuildError
 from generator.workers import TemplateFailure, render_chunk
 
 TODAY = dt.date(2026, 11, 25)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def options(site: Path, **kw) -> BuildOptions:
@@ -165,6 +167,47 @@ def test_a_page_failing_in_a_worker_leaves_no_staging_behind(demo_site: Path, mo
         build(dataclasses.replace(opts, base_url="https://preview.test/pr-7/"))
     assert not list(demo_site.glob(".public.staging-*"))
     assert tree(demo_site / "public") == before
+
+
+def test_a_parallel_cold_build_renders_listing_pages_while_related_products_are_ranked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages that show no related products go to the workers before those are ranked; the
+    site is byte for byte the one an inline build makes."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    site = importlib.import_module("corpus").write_corpus(tmp_path / "site", 400)
+    batches: list[list[str]] = []
+    waited: list[int] = []
+    submit, planner = build_module._Rendering.submit, build_module.plan
+
+    def spy_submit(self, jobs):
+        batches.append([job.template for job in jobs])
+        return submit(self, jobs)
+
+    def spy_plan(*args, related_ids, **kwargs):
+        if not callable(related_ids):   # the second build finds them in the cache
+            return planner(*args, related_ids=related_ids, **kwargs)
+
+        def ranked():
+            waited.append(len(batches))     # batches handed out before the plan waited for the ranking
+            return related_ids()
+
+        return planner(*args, related_ids=ranked, **kwargs)
+
+    monkeypatch.setattr(build_module._Rendering, "submit", spy_submit)
+    monkeypatch.setattr(build_module, "plan", spy_plan)
+    results = {}
+    for jobs in (2, 1):
+        out = tmp_path / f"out-{jobs}"
+        results[jobs] = build(BuildOptions(root=site, out=out, catalog=tmp_path / f"catalog-{jobs}.json",
+                                           today=TODAY, jobs=jobs, clean=True, progress=False))
+        assert tree(out)
+    assert tree(tmp_path / "out-2") == tree(tmp_path / "out-1")
+    assert results[2].rendered == results[1].rendered == results[2].pages
+    assert waited == [1]     # the first build: a worker ranked them meanwhile
+    first, rest = batches[0], batches[1]
+    assert "product.html" not in first and {"tag.html", "creator.html", "feed.xml", "home.html"} <= set(first)
+    assert set(rest) == {"product.html"} and len(rest) == 400
+    assert len(first) + len(rest) == results[2].pages
 
 
 def test_base_url_with_sub_path_prefixes_every_link(minimal_site: Path) -> None:

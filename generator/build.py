@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -55,7 +55,10 @@ from generator.snapshot import (
     stamp,
     template_digests,
 )
+from generator.views import ProductCard
 from generator.workers import (
+    Packed,
+    Shared,
     TemplateFailure,
     Workers,
     render_chunk,
@@ -227,7 +230,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
         reused = {j.out for j in site_plan.jobs
                   if j.out in old_keys and old_keys[j.out] == f"{keys[j.out]}|{stamps.get(j.out, 'missing')}"}
         todo = [j for j in site_plan.jobs if j.out not in reused]
-        rendering.submit([j for j in todo if j.out not in rendering.submitted])
+        rendering.submit([j for j in todo if j.out not in rendering.submitted], site_plan.cards)
         if not keys:
             keys.update(keys_of_jobs())
         changed_files = rendering.finish()
@@ -236,6 +239,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
                 changed_files.append(item.path)
     except BaseException:
         workers.stop()      # a failed page or Ctrl-C: no worker may still be writing into staging
+        rendering.close()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     produced = model.produced or [j.out for j in site_plan.jobs] + [f.path for f in static.files] + \
@@ -263,7 +267,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
 
 def _full_model(options: BuildOptions, config: SiteConfig, cache: BuildCache, loader: DocumentLoader,
                 workers: Workers, today: dt.date,
-                early: Callable[[list[PageJob]], object] | None = None) -> _Model:
+                early: Callable[[list[PageJob], Mapping[str, ProductCard]], object] | None = None) -> _Model:
     """Every document read (through the cache), every page planned; ``early`` gets the pages
     that show no related products as soon as they are planned (see :func:`plan`)."""
     workers.start()
@@ -464,8 +468,15 @@ class _Rendering:
         self.workers, self.cache, self.progress, self.templates, self.args = workers, cache, progress, templates, args
         self.batches: list[Iterator[list[str]]] = []
         self.submitted: set[str] = set()
+        self.cards: Mapping[str, ProductCard] = {}
+        self.shared: Shared | None = None
+        self.parallel: bool | None = None
 
-    def submit(self, jobs: list[PageJob]) -> None:
+    def submit(self, jobs: list[PageJob], cards: Mapping[str, ProductCard]) -> None:
+        """Hand ``jobs`` out; ``cards``: the plan's cards so far, which workers get once (see Shared)."""
+        self.cards = cards
+        if self.parallel is None:   # decided once per build: a full build has started the workers
+            self.parallel = self.workers.pool is not None or len(jobs) >= PARALLEL_THRESHOLD
         self.cache.commit()     # worker processes read rendered Markdown from the cache while they render
         if self.batches:
             self.progress.more(len(jobs))
@@ -476,16 +487,28 @@ class _Rendering:
         jobs = sorted(jobs, key=_cost, reverse=True)
         chunk = max(16, min(256, sum(map(_cost, jobs)) // (self.workers.jobs * 8) or 1))
         self.batches.append(self.workers.map_chunks(
-            render_chunk, jobs, self.args, chunk=chunk, inline_below=PARALLEL_THRESHOLD,
-            done=self.progress.advance, weight=_cost))
+            render_chunk, jobs, self.args, chunk=chunk, inline_below=0 if self.parallel else len(jobs) + 1,
+            done=self.progress.advance, weight=_cost, pack=self._pack))
         self.submitted.update(job.out for job in jobs)
+
+    def _pack(self, part: list[PageJob]) -> Packed:
+        if self.shared is None:     # the first part for a worker: the cards planned so far go once
+            self.shared = Shared(self.cards.values())
+        return self.shared.pack(part)
 
     def finish(self) -> list[str]:
         """Wait for every batch; the pages staged."""
         try:
-            return [out for batch in self.batches for part in batch for out in part]
+            staged = [out for batch in self.batches for part in batch for out in part]
         except TemplateFailure as failure:
             raise template_error(self.templates, failure) from None
+        self.close()
+        return staged
+
+    def close(self) -> None:
+        """Remove the shared cards' file; only once no worker is running."""
+        if self.shared is not None:
+            self.shared.remove()
 
 
 def _cost(job: PageJob) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from functions.money import format_minor
@@ -73,15 +73,16 @@ Related = dict[str, tuple[str, ...]]
 def plan(config: SiteConfig, content: Content, rendered: Rendered,
          related_ids: Related | Callable[[], Related] | None = None,
          wanted: Collection[str] | None = None,
-         early: Callable[[list[PageJob]], object] | None = None) -> SitePlan:
+         early: Callable[[list[PageJob], Mapping[str, ProductCard]], object] | None = None) -> SitePlan:
     """Every page of the showcase with the exact data it shows (``related_ids`` when known).
 
     With ``wanted``, only those pages (by output path) are planned and the index is
     left out; the other products are read for their :data:`STRUCTURE` only.
 
     Only product pages show related products. The other pages are planned first and
-    handed to ``early``; ``related_ids`` may be a function, called after that, so a
-    caller can render those pages while the related products are still being ranked.
+    handed to ``early`` with the cards made so far; ``related_ids`` may be a function,
+    called after that, so a caller can render those pages while the related products
+    are still being ranked.
     """
     products = sorted(content.published, key=lambda p: (p.date, p.weight, p.id), reverse=True)
     creators = sorted(content.creators.values(), key=lambda c: (c.weight, c.id))
@@ -159,7 +160,7 @@ def plan(config: SiteConfig, content: Content, rendered: Rendered,
         if page[1] != "product.html":
             make(*page)
     if early is not None:
-        early([made[page[0]][0] for page in todo if page[0] in made])
+        early([made[page[0]][0] for page in todo if page[0] in made], views.cards)
     for page in todo:
         if page[1] == "product.html":
             make(*page)

@@ -6,7 +6,9 @@ import datetime as dt
 import hashlib
 import importlib
 import json
+import pickle
 import re
+import tempfile
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 from generator import build as build_module
 from generator.build import BuildOptions, build
 from generator.diagnostics import BuildError
-from generator.workers import TemplateFailure, render_chunk
+from generator.workers import Packed, Shared, TemplateFailure, render_chunk, unpack
 
 TODAY = dt.date(2026, 11, 25)
 REPO = Path(__file__).resolve().parents[2]
@@ -148,16 +150,19 @@ def test_template_error_is_a_diagnostic_and_keeps_the_site(minimal_site: Path) -
     assert tree(minimal_site / "public") == before
 
 
-def _failing_or_slow_chunk(jobs: list, *args: object) -> list[str]:
+def _failing_or_slow_chunk(jobs: list | Packed, *args: object) -> list[str]:
     """A chunk with a tag page fails at once; any other renders half a second late (see the test below)."""
+    assert isinstance(jobs, Packed)     # sent to a worker, with the cards it shares
+    jobs = unpack(jobs)
     if any(job.template == "tag.html" for job in jobs):
         raise TemplateFailure("tag.html", 1, "broken on purpose")
     time.sleep(0.5)
     return render_chunk(jobs, *args)
 
 
-def test_a_page_failing_in_a_worker_leaves_no_staging_behind(demo_site: Path, monkeypatch) -> None:
+def test_a_page_failing_in_a_worker_leaves_no_staging_behind(demo_site: Path, monkeypatch, tmp_path: Path) -> None:
     """The other worker may still be writing when a page fails: it is stopped before staging goes."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))    # where the shared cards' file goes
     opts = BuildOptions(root=demo_site, out=demo_site / "public", catalog=demo_site / "catalog.json",
                         today=TODAY, jobs=2, clean=True, progress=False)
     build(opts)
@@ -167,6 +172,7 @@ def test_a_page_failing_in_a_worker_leaves_no_staging_behind(demo_site: Path, mo
         build(dataclasses.replace(opts, base_url="https://preview.test/pr-7/"))
     assert not list(demo_site.glob(".public.staging-*"))
     assert tree(demo_site / "public") == before
+    assert not list(tmp_path.glob("chuchuang-shared-*"))
 
 
 def test_a_parallel_cold_build_renders_listing_pages_while_related_products_are_ranked(
@@ -174,14 +180,15 @@ def test_a_parallel_cold_build_renders_listing_pages_while_related_products_are_
     """Pages that show no related products go to the workers before those are ranked; the
     site is byte for byte the one an inline build makes."""
     monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))    # where the shared cards' file goes
     site = importlib.import_module("corpus").write_corpus(tmp_path / "site", 400)
     batches: list[list[str]] = []
     waited: list[int] = []
     submit, planner = build_module._Rendering.submit, build_module.plan
 
-    def spy_submit(self, jobs):
+    def spy_submit(self, jobs, cards):
         batches.append([job.template for job in jobs])
-        return submit(self, jobs)
+        return submit(self, jobs, cards)
 
     def spy_plan(*args, related_ids, **kwargs):
         if not callable(related_ids):   # the second build finds them in the cache
@@ -208,6 +215,23 @@ def test_a_parallel_cold_build_renders_listing_pages_while_related_products_are_
     assert "product.html" not in first and {"tag.html", "creator.html", "feed.xml", "home.html"} <= set(first)
     assert set(rest) == {"product.html"} and len(rest) == 400
     assert len(first) + len(rest) == results[2].pages
+    assert not list(tmp_path.glob("chuchuang-shared-*"))
+
+
+def test_a_packed_part_refers_to_the_shared_objects_and_carries_the_rest() -> None:
+    cards = [{"id": i, "title": f"{i}" * 1000} for i in range(3)]
+    shared = Shared(cards)
+    try:
+        part = [("job", cards[2], cards[0]), {"other": {"id": 2}}, cards[2]]
+        packed = shared.pack(part)
+        assert len(packed.data) < 200 < 1500 < len(pickle.dumps(part))    # references, not copies
+        back = unpack(packed)
+        assert back == part
+        assert back[0][1] is back[2] and back[1]["other"] is not back[2]     # one object, as in the table
+        assert unpack(part) is part
+    finally:
+        shared.remove()
+    assert not Path(shared.path).exists()
 
 
 def test_base_url_with_sub_path_prefixes_every_link(minimal_site: Path) -> None:

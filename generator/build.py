@@ -456,7 +456,6 @@ def _catalog_text(config: SiteConfig, content: Content, today: dt.date, cache: B
     return text
 
 
-
 class _Rendering:
     """Pages handed to the workers in one or more batches; the pages each staged, collected at the end.
 

@@ -138,7 +138,8 @@ class Packed:
 
 class Shared:
     """Objects that many parts sent to workers hold (product cards), pickled once into a file
-    each worker loads once; a part then carries references to them, not copies.
+    each worker loads once; a part then carries references to them, not copies. Only
+    instances of classes are shared (not str, int, tuple, list or dict).
 
     A card is on its creator's page, its tags' pages and beside related products, so
     without this the 10,000 cards of a catalog went to the workers 80,000 times.
@@ -171,21 +172,20 @@ class _SharingPickler(pickle.Pickler):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.index, self.objects = index, objects
 
-    def persistent_id(self, obj: object) -> int | None:
+    def reducer_override(self, obj: object) -> object:
+        # Called for objects of classes only, not for str, int, tuple, list or dict (persistent_id
+        # would be called for every object of a part, a million times at 10,000 products).
         at = self.index.get(id(obj))
-        return at if at is not None and self.objects[at] is obj else None
-
-
-class _SharingUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, objects: list) -> None:
-        super().__init__(file)
-        self.objects = objects
-
-    def persistent_load(self, pid: Any) -> object:
-        return self.objects[pid]
+        return (_shared, (at,)) if at is not None and self.objects[at] is obj else NotImplemented
 
 
 _table: tuple[str, list] | None = None     # the last Shared table this process loaded
+
+
+def _shared(at: int) -> object:
+    """Object ``at`` of the table :func:`unpack` loaded (a reference in a packed part)."""
+    assert _table is not None
+    return _table[1][at]
 
 
 def unpack(part: list | Packed) -> list:
@@ -196,7 +196,7 @@ def unpack(part: list | Packed) -> list:
     if _table is None or _table[0] != part.table:
         with open(part.table, "rb") as file:
             _table = (part.table, pickle.load(file))
-    return _SharingUnpickler(io.BytesIO(part.data), _table[1]).load()
+    return pickle.loads(part.data)
 
 
 # --- reading documents -----------------------------------------------------------------

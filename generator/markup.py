@@ -22,6 +22,8 @@ from markdown import inlinepatterns, util
 from markdown.extensions import Extension
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
+from generator import markup_fast
+
 __all__ = ["LEAD", "Rendered", "render", "summary"]
 
 LEAD = 240      # characters of plain text kept per body: twice the longest summary taken from it
@@ -140,6 +142,7 @@ def _markdown() -> markdown.Markdown:
             output_format="html",
         )
         _freeze_registries(_md)
+        markup_fast.install(_md, _attr_list_needs(_md))
         _prefilter(_md)
     return _md
 
@@ -170,6 +173,16 @@ def _prefilter(md: markdown.Markdown) -> None:
         _prefilter_regexes(processor)
     # Markdown registers its own inline processor at priority 20.
     md.treeprocessors.register(_PrefilteredInlineProcessor(md), "inline", 20)
+
+
+def _attr_list_needs(md: markdown.Markdown) -> frozenset[str] | None:
+    """Strings one of which every match of the attr_list regexes needs; None if some regex shows none."""
+    if "attr_list" not in md.treeprocessors:
+        return None
+    processor = md.treeprocessors["attr_list"]
+    regexes = (processor.BLOCK_RE, processor.HEADER_RE, processor.INLINE_RE)
+    needs = [_needed(regex) for regex in regexes]
+    return None if _ANYTHING in needs else frozenset().union(*needs)
 
 
 _ZERO_WIDTH = frozenset({regex_parser.AT, regex_parser.ASSERT_NOT})

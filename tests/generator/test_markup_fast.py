@@ -22,10 +22,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown import inlinepatterns
-from markdown.treeprocessors import InlineProcessor
+from markdown.extensions.attr_list import AttrListTreeprocessor
+from markdown.preprocessors import HtmlBlockPreprocessor
+from markdown.treeprocessors import (
+    InlineProcessor,
+    PrettifyTreeprocessor,
+    UnescapeTreeprocessor,
+)
 from test_markup import DANGEROUS_PIECES, XSS_VECTORS
 
-from generator import markup
+from generator import markup, markup_fast
 from generator.markup import Rendered, render
 from generator.yamlio import read_text, split_front_matter
 
@@ -218,11 +224,22 @@ def test_frozen_registries_hold_what_markdown_registered() -> None:
     assert [type(p) for p in md.inlinePatterns] == [type(p) for p in pristine.inlinePatterns]
 
 
-def test_the_prefiltered_inline_processor_runs_where_markdown_runs_its_own() -> None:
+_STAND_INS = {
+    InlineProcessor: markup._PrefilteredInlineProcessor,
+    PrettifyTreeprocessor: markup_fast._FastPrettify,
+    AttrListTreeprocessor: markup_fast._SkippingAttrList,
+    UnescapeTreeprocessor: markup_fast._FastUnescape,
+    HtmlBlockPreprocessor: markup_fast._SkippingHtmlBlock,
+}
+
+
+def test_the_stand_ins_run_where_markdown_runs_its_own() -> None:
     md, pristine = markup._markdown(), _pristine_markdown()
-    expected = [markup._PrefilteredInlineProcessor if type(t) is InlineProcessor else type(t)
-                for t in pristine.treeprocessors]
-    assert [type(t) for t in md.treeprocessors] == expected
+    for registry in ("treeprocessors", "preprocessors", "postprocessors"):
+        expected = [_STAND_INS.get(type(p), type(p)) for p in getattr(pristine, registry)]
+        assert [type(p) for p in getattr(md, registry)] == expected, registry
+    assert md.serializer is markup_fast.to_html_string
+    assert pristine.serializer is markdown.serializers.to_html_string
 
 
 def _prefiltered_regexes() -> list[markup._PrefilteredRegex]:

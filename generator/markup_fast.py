@@ -1,0 +1,199 @@
+"""Faster stand-ins for pieces of Python-Markdown that give the same output.
+
+`generator.markup` renders every product body through one Markdown instance, and
+a cold build spends most of its CPU there. The pieces below replace a serializer,
+three tree processors and a preprocessor with code that does the same work with
+fewer Python calls, or skips it where it provably cannot change anything.
+tests/generator/test_markup_fast.py holds the output to an untouched instance's.
+"""
+
+from __future__ import annotations
+
+from xml.etree.ElementTree import HTML_EMPTY, Element
+
+import markdown
+from markdown import serializers, util
+from markdown.extensions.attr_list import AttrListTreeprocessor
+from markdown.preprocessors import HtmlBlockPreprocessor
+from markdown.treeprocessors import PrettifyTreeprocessor, UnescapeTreeprocessor
+
+__all__ = ["install"]
+
+_VOID = frozenset(HTML_EMPTY)
+_RAW_TEXT = frozenset({"script", "style"})
+_BOOLEAN = serializers.BOOLEAN_ATTRIBUTES["html"]
+_escape_text = serializers._escape_cdata
+_escape_value = serializers._escape_attrib_html
+
+# Per tag: whether its text is written raw, whether it is void. Tags are few and fixed.
+_tag_kinds: dict[str, tuple[bool, bool]] = {}
+
+
+def _tag_kind(tag: str) -> tuple[bool, bool]:
+    """Whether `tag` is script/style (text unescaped) and whether it is void (no end tag), as Markdown decides."""
+    kind = _tag_kinds.get(tag)
+    if kind is None:
+        lower = tag.lower()
+        kind = _tag_kinds[tag] = (lower in _RAW_TEXT, lower in _VOID)
+    return kind
+
+
+def to_html_string(root: Element) -> str:
+    """What `markdown.serializers.to_html_string` returns for `root`, in fewer steps.
+
+    Markdown's serializer keeps a deque of pending elements and strings, lowers every
+    tag twice and calls its escaper on every string; this one recurses, looks tags up
+    once and escapes only strings holding `&`, `<` or `>` (the escaper returns any
+    other unchanged). A tree deep enough to exhaust the recursion limit goes to
+    Markdown's own, iterative serializer.
+    """
+    parts: list[str] = []
+    try:
+        _write(parts, root)
+    except RecursionError:
+        parts = []
+        serializers._serialize_html(parts.append, root, "html")
+    return "".join(parts)
+
+
+def _write(out: list[str], element: Element) -> None:
+    """Append `element`, its descendants and its tail to `out` exactly as `serializers._serialize_html` writes them.
+
+    Comments, processing instructions, QName tags or attributes and valueless
+    attributes go to Markdown's serializer, which writes a subtree and its tail
+    just as it writes them within a whole tree.
+    """
+    tag = element.tag
+    if type(tag) is not str:
+        serializers._serialize_html(out.append, element, "html")
+        return
+    attrib = element.attrib
+    if attrib:
+        pieces = ["<", tag]
+        for k, v in sorted(attrib.items()):
+            if type(k) is not str or not isinstance(v, str):
+                serializers._serialize_html(out.append, element, "html")
+                return
+            v = _escape_value(v)
+            pieces.append(f" {v}" if k == v and k in _BOOLEAN else f' {k}="{v}"')
+        pieces.append(">")
+        out.append("".join(pieces))
+    else:
+        out.append(f"<{tag}>")
+    raw_text, void = _tag_kinds.get(tag) or _tag_kind(tag)
+    text = element.text
+    if text:
+        out.append(text if raw_text or not ("&" in text or "<" in text or ">" in text) else _escape_text(text))
+    for child in element:
+        _write(out, child)
+    if not void:
+        out.append(f"</{tag}>")
+    tail = element.tail
+    if tail:
+        out.append(_escape_text(tail) if "&" in tail or "<" in tail or ">" in tail else tail)
+
+
+class _FastPrettify(PrettifyTreeprocessor):
+    """Markdown's prettifier, asking whether a tag is block-level of a dictionary instead of `md.is_block_level`.
+
+    `is_block_level` lowers and strips the tag on every call, two or three calls per
+    element; its answer depends on the tag and the instance's frozen set of block
+    tags only, so it is remembered per tag.
+    """
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        super().__init__(md)
+        self._block_level: dict[str, bool] = {}
+
+    def _is_block(self, tag: object) -> bool:
+        if type(tag) is not str:
+            return self.md.is_block_level(tag)
+        known = self._block_level.get(tag)
+        if known is None:
+            known = self._block_level[tag] = self.md.is_block_level(tag)
+        return known
+
+    def _prettifyETree(self, elem: Element) -> None:
+        """`PrettifyTreeprocessor._prettifyETree`, line for line, with the remembered answers."""
+        is_block = self._is_block
+        if is_block(elem.tag) and elem.tag not in ("code", "pre"):
+            if (not elem.text or not elem.text.strip()) and len(elem) and is_block(elem[0].tag):
+                elem.text = "\n"
+            for e in elem:
+                if is_block(e.tag):
+                    self._prettifyETree(e)
+        if not elem.tail or not elem.tail.strip():
+            elem.tail = "\n"
+
+
+class _SkippingAttrList(AttrListTreeprocessor):
+    """The attr_list tree processor, run only on a tree where some text or tail holds what its regexes need.
+
+    Every change it makes follows a match of one of its regexes on the text or tail of
+    an element of the tree, and most bodies have no `{` anywhere; `needed` holds the
+    strings one of which every such match needs (read off the regexes by the caller).
+    """
+
+    def __init__(self, md: markdown.Markdown, needed: frozenset[str]) -> None:
+        super().__init__(md)
+        self._needed = needed
+
+    def run(self, doc: Element) -> None:
+        needed = self._needed
+        for elem in doc.iter():
+            text, tail = elem.text, elem.tail
+            for s in needed:
+                if (text and s in text) or (tail and s in tail):
+                    return super().run(doc)
+        return None
+
+
+class _FastUnescape(UnescapeTreeprocessor):
+    """Markdown's unescape tree processor, calling its regex only on strings that hold an STX.
+
+    Every match of `UnescapeTreeprocessor.RE` starts with STX, so a string without
+    one comes back from it unchanged.
+    """
+
+    def run(self, root: Element) -> None:
+        stx = util.STX
+        unescape = self.unescape
+        for elem in root.iter():
+            text = elem.text
+            if text and stx in text and elem.tag != "code":
+                elem.text = unescape(text)
+            tail = elem.tail
+            if tail and stx in tail:
+                elem.tail = unescape(tail)
+            for key, value in elem.items():
+                if value is not None and stx in value:
+                    elem.set(key, unescape(value))
+
+
+class _SkippingHtmlBlock(HtmlBlockPreprocessor):
+    """Markdown's raw-HTML preprocessor, skipped for a text without `<` or `&`.
+
+    The HTML parser under it hands text that holds neither (nothing a tag, comment,
+    declaration or reference can start with) to `handle_data` in one piece, which
+    appends it to the document unchanged; nothing is stashed. So the lines come back
+    as they went in.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        if not any("<" in line or "&" in line for line in lines):
+            return lines
+        return super().run(lines)
+
+
+def install(md: markdown.Markdown, attr_list_needs: frozenset[str] | None) -> None:
+    """Swap the faster pieces into `md`, each under the name and priority of the one it replaces.
+
+    `attr_list_needs` is what every match of the attr_list regexes needs, or None if
+    that is not known (the attr_list processor then always runs).
+    """
+    md.serializer = to_html_string
+    md.treeprocessors.register(_FastPrettify(md), "prettify", 10)
+    md.treeprocessors.register(_FastUnescape(md), "unescape", 0)
+    if attr_list_needs is not None and "attr_list" in md.treeprocessors:
+        md.treeprocessors.register(_SkippingAttrList(md, attr_list_needs), "attr_list", 8)
+    md.preprocessors.register(_SkippingHtmlBlock(md), "html_block", 20)

@@ -18,8 +18,12 @@ from xml.etree.ElementTree import Element
 
 import markdown
 import nh3
+from markdown import blockprocessors as bp
 from markdown import inlinepatterns, util
+from markdown.blockparser import BlockParser
 from markdown.extensions import Extension
+from markdown.extensions.sane_lists import SaneOListProcessor, SaneUListProcessor
+from markdown.extensions.tables import TableProcessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 from generator import markup_fast
@@ -143,6 +147,7 @@ def _markdown() -> markdown.Markdown:
         )
         _freeze_registries(_md)
         markup_fast.install(_md, _attr_list_needs(_md))
+        _gate_block_processors(_md)
         _prefilter(_md)
     return _md
 
@@ -173,6 +178,73 @@ def _prefilter(md: markdown.Markdown) -> None:
         _prefilter_regexes(processor)
     # Markdown registers its own inline processor at priority 20.
     md.treeprocessors.register(_PrefilteredInlineProcessor(md), "inline", 20)
+
+
+# Block processors whose test() returns False and changes nothing unless the regex
+# named here matches the block (ReferenceProcessor's test is True, but its run then
+# puts the block back and returns False, which the parser treats alike).
+_TESTED_BY_REGEX = {
+    bp.HashHeaderProcessor: "RE", bp.SetextHeaderProcessor: "RE", bp.HRProcessor: "SEARCH_RE",
+    bp.OListProcessor: "RE", bp.UListProcessor: "RE", SaneOListProcessor: "RE", SaneUListProcessor: "RE",
+    bp.BlockQuoteProcessor: "RE", bp.ReferenceProcessor: "RE",
+}
+# Block processors whose test() is False unless the block starts with a tab's worth of spaces.
+_TESTED_BY_INDENT = frozenset({bp.ListIndentProcessor, bp.CodeBlockProcessor})
+
+
+def _gate(md: markdown.Markdown, processor: bp.BlockProcessor) -> tuple[str, ...] | None:
+    """Strings one of which a block must hold for `processor` to take it; None if anything might do.
+
+    Only classes read line by line are gated, by exact type: a subclass may test otherwise.
+    A table's header row needs a `|`: without one it splits into a single cell and
+    has no border (`TableProcessor.test`); the border it records then is read only by
+    a run that follows a test of its own.
+    """
+    kind = type(processor)
+    if kind in _TESTED_BY_REGEX:
+        needed = _needed(getattr(processor, _TESTED_BY_REGEX[kind]))
+        return None if needed == _ANYTHING else tuple(needed)
+    if kind in _TESTED_BY_INDENT:
+        return (" " * md.tab_length,)
+    if kind is TableProcessor:
+        return ("|",)
+    return None
+
+
+def _gate_block_processors(md: markdown.Markdown) -> None:
+    """Make the block parser try a processor on a block only where the processor's gate lets it through.
+
+    `BlockParser.parseBlocks` calls every processor's test() on every block, and most
+    blocks are paragraphs that every test turns down, through a Python call or two
+    each. The gates (see `_gate`) turn down the same blocks with a substring search.
+    """
+    md.parser.__class__ = _GatedBlockParser
+    md.parser.gated = tuple((processor, _gate(md, processor)) for processor in md.parser.blockprocessors)
+
+
+class _GatedBlockParser(BlockParser):
+    """Markdown's block parser, skipping the processors whose gate a block does not pass.
+
+    A method like the one it overrides, so the parser recurses through as many frames
+    as before: BlockQuoteProcessor.test looks at the stack's depth, and Markdown gives
+    up on a document at the same depth.
+    """
+
+    gated: tuple[tuple[bp.BlockProcessor, tuple[str, ...] | None], ...]
+
+    def parseBlocks(self, parent: Element, blocks: list[str]) -> None:
+        """`BlockParser.parseBlocks`, with each test() behind its gate."""
+        while blocks:
+            for processor, gate in self.gated:
+                if gate is not None:
+                    block = blocks[0]
+                    for needed in gate:
+                        if needed in block:
+                            break
+                    else:
+                        continue
+                if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
+                    break
 
 
 def _attr_list_needs(md: markdown.Markdown) -> frozenset[str] | None:

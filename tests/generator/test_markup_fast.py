@@ -16,6 +16,7 @@ import random
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree.ElementTree import Element, SubElement
 
 import markdown
 import pytest
@@ -504,6 +505,78 @@ def test_the_inline_patterns_match_only_in_text_holding_what_they_need(text: str
     for _, _, needed, search in markup._markdown().treeprocessors["inline"]._patterns:
         if search(text):
             assert any(s in text for s in needed)
+
+
+def test_the_block_gates_are_in_force() -> None:
+    # Not a matter of correctness: a Markdown upgrade that hid what the tests need would undo the speed-up.
+    gates = {type(p).__name__: gate for p, gate in markup._markdown().parser.gated}
+    assert gates["TableProcessor"] == ("|",)
+    assert gates["CodeBlockProcessor"] == gates["ListIndentProcessor"] == ("    ",)
+    assert gates["HashHeaderProcessor"] == ("#",)
+    assert set(gates["SaneUListProcessor"]) == {"*", "+", "-"}
+    assert gates["EmptyBlockProcessor"] is gates["ParagraphProcessor"] is None
+    assert sum(gate is not None for gate in gates.values()) == 10
+
+
+_gate_md = _pristine_markdown()
+
+
+@GENERATED
+@given(markdown_soup)
+def test_a_block_that_its_gate_turns_down_is_one_the_processor_turns_down(source: str) -> None:
+    """Markdown's own processors, asked about blocks without the gate's strings, say no and keep things as they were."""
+    pristine = {type(p): p for p in _gate_md.parser.blockprocessors}
+    blocks = [*source.split("\n\n"), source]
+    for gated, gate in markup._markdown().parser.gated:
+        processor = pristine[type(gated)]
+        for block in blocks:
+            if gate is None or any(needed in block for needed in gate):
+                continue
+            for parent in (Element("div"), Element("li"), _list_with_an_item()):
+                state = {k: v for k, v in vars(processor).items() if k != "border"}
+                if type(processor).__name__ == "ReferenceProcessor":
+                    queue = [block, "next"]
+                    assert processor.run(parent, queue) is False and queue == [block, "next"]
+                else:
+                    assert not processor.test(parent, block)
+                # A table's test records the border of any two-line block; its run reads it after a test of its own.
+                assert {k: v for k, v in vars(processor).items() if k != "border"} == state
+                assert not _gate_md.references
+
+
+def _list_with_an_item() -> Element:
+    parent = Element("div")
+    SubElement(SubElement(parent, "ul"), "li").text = "item"
+    return parent
+
+
+def _first_depth_given_up(prefix: str) -> int:
+    """The least nesting of `prefix` at which the reference gives up and writes the source as one paragraph."""
+    low, high = 1, 2000
+    while low < high:
+        middle = (low + high) // 2
+        if reference_to_html(prefix * middle + "x").startswith("<p>"):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+@pytest.mark.parametrize("prefix", ["- ", "1. "])
+def test_markdown_gives_up_on_nested_lists_at_the_same_depth(prefix: str) -> None:
+    # Both are called from here, so Markdown starts at the same stack depth.
+    given_up = _first_depth_given_up(prefix)
+    assert 100 < given_up < 2000
+    for depth in range(given_up - 4, given_up + 4):
+        source = prefix * depth + "x"
+        assert markup._to_html(source) == reference_to_html(source)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 50, 1000, 3000])
+def test_blockquotes_stop_nesting_at_the_same_depth(depth: int) -> None:
+    # BlockQuoteProcessor stops nesting 100 frames short of the recursion limit.
+    source = "> " * depth + "x"
+    assert markup._to_html(source) == reference_to_html(source)
 
 
 def _markdown_with_an_old_style_pattern() -> markdown.Markdown:

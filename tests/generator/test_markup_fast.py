@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown import inlinepatterns
 from markdown.extensions.attr_list import AttrListTreeprocessor
-from markdown.preprocessors import HtmlBlockPreprocessor
+from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from markdown.treeprocessors import (
     InlineProcessor,
     PrettifyTreeprocessor,
@@ -231,6 +231,7 @@ _STAND_INS = {
     AttrListTreeprocessor: markup_fast._SkippingAttrList,
     UnescapeTreeprocessor: markup_fast._FastUnescape,
     HtmlBlockPreprocessor: markup_fast._SkippingHtmlBlock,
+    NormalizeWhitespace: markup_fast._FastNormalizeWhitespace,
 }
 
 

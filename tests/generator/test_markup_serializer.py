@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown import serializers, util
 from markdown.extensions.attr_list import AttrListTreeprocessor
-from markdown.preprocessors import HtmlBlockPreprocessor
+from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from markdown.treeprocessors import PrettifyTreeprocessor, UnescapeTreeprocessor
 
 from generator import markup, markup_fast
@@ -152,3 +152,17 @@ def test_the_html_block_preprocessor_leaves_text_without_markup_starts_as_it_was
     lines = source.split("\n")
     assert markup_fast._SkippingHtmlBlock(md).run(lines) == HtmlBlockPreprocessor(pristine).run(lines) == lines
     assert pristine.htmlStash.html_counter == 0
+
+
+whitespace_soup = st.lists(
+    st.one_of(st.text(max_size=3), st.sampled_from([" ", "  ", "\n", "\r", "\r\n", "\t", " \n", "\n \n", "\n  \n  \n",
+                                                     " \t\n", util.STX, util.ETX, "a", "中"])),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(whitespace_soup)
+def test_the_whitespace_normaliser_does_what_markdowns_does(source: str) -> None:
+    lines = source.split("\n")
+    assert markup_fast._FastNormalizeWhitespace(MD).run(lines) == NormalizeWhitespace(MD).run(lines)

@@ -364,20 +364,27 @@ class _PrefilteredInlineProcessor(InlineProcessor):
             (index, pattern, _needed(regex), regex.search)
             for index, (pattern, regex) in enumerate(zip(self.inlinePatterns, regexes))
         )
-        self._any_needed = frozenset().union(*(needed for _, _, needed, _ in self._patterns))
+        # What the patterns from each index on need: a search resumed there looks for nothing else.
+        self._needed_from = tuple(
+            frozenset().union(*(needed for _, _, needed, _ in self._patterns[first:]))
+            for first in range(len(self._patterns) + 1)
+        )
+        self._any_needed = self._needed_from[0]
 
-    def _found(self, data: str) -> set[str]:
-        """The strings some pattern needs that `data` holds."""
-        return {needed for needed in self._any_needed if needed in data}
+    def _found(self, data: str, first: int = 0) -> set[str]:
+        """The strings that some pattern from index `first` on needs and `data` holds."""
+        return {needed for needed in self._needed_from[first] if needed in data}
 
     def _InlineProcessor__handleInline(self, data: str, first: int = 0) -> str:  # noqa: N802 (Markdown's name)
         """Markdown's private `__handleInline`, which its other methods call, minus the calls that find nothing.
 
-        A match puts a placeholder in `data`, so what it holds is looked at again.
+        A match puts a placeholder in `data`, so what it holds is looked at again. Only
+        patterns from `first` on are tried, so only what they need is looked for (the
+        children of a match start one pattern on, and the last pattern's find none).
         """
-        if isinstance(data, util.AtomicString):
+        if isinstance(data, util.AtomicString) or first >= len(self._patterns):
             return data
-        found = self._found(data)
+        found = self._found(data, first)
         if not found:
             return data
         for index, pattern, needed, search in self._patterns[first:]:
@@ -386,7 +393,7 @@ class _PrefilteredInlineProcessor(InlineProcessor):
                 data, matched, position = self._InlineProcessor__applyPattern(pattern, data, index, position)
                 if not matched:
                     break
-                found = self._found(data)
+                found = self._found(data, first)
         return data
 
 

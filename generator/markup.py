@@ -397,6 +397,26 @@ class _PrefilteredInlineProcessor(InlineProcessor):
         return data
 
 
+    def _InlineProcessor__processPlaceholders(
+        self, data: str | None, parent: Element, isText: bool = True,
+    ) -> list[tuple[Element, list[str]]]:
+        """Markdown's private `__processPlaceholders`, in one step for a text without placeholders.
+
+        Such a text is linked whole to `parent` (its text, or its tail when `isText` is
+        false), an AtomicString kept atomic, and no elements come back; anything else
+        goes to Markdown's own method.
+        """
+        if not data or util.INLINE_PLACEHOLDER_PREFIX in data:
+            return self._placeholders(data, parent, isText)
+        text = util.AtomicString(data[0:]) if isinstance(data, util.AtomicString) else data[0:]
+        if isText:
+            parent.text = parent.text + text if parent.text else text
+        else:
+            parent.tail = parent.tail + text if parent.tail else text
+        return []
+
+    _placeholders = InlineProcessor._InlineProcessor__processPlaceholders
+
 def _to_html(source: str) -> str:
     """Markdown to unsanitised HTML; escaped paragraphs if Markdown gives up."""
     global _md

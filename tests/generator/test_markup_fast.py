@@ -22,7 +22,7 @@ import markdown
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from markdown import inlinepatterns
+from markdown import inlinepatterns, util
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from markdown.treeprocessors import (
@@ -578,6 +578,22 @@ def test_blockquotes_stop_nesting_at_the_same_depth(depth: int) -> None:
     # BlockQuoteProcessor stops nesting 100 frames short of the recursion limit.
     source = "> " * depth + "x"
     assert markup._to_html(source) == reference_to_html(source)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.none(), markdown_soup, markdown_soup.map(util.AtomicString)),
+       st.sampled_from([None, "", "before"]), st.booleans())
+def test_placeholders_are_linked_as_markdown_links_them(data: str | None, before: str | None, is_text: bool) -> None:
+    """A text without placeholders takes the short way; the result is what Markdown's own method gives."""
+    fast = markup._markdown().treeprocessors["inline"]
+    fast.stashed_nodes, fast.ancestors = {}, []
+    results = []
+    for method in (fast._InlineProcessor__processPlaceholders, fast._placeholders):
+        parent = Element("p")
+        parent.text = parent.tail = before
+        returned = method(data, parent, is_text)
+        results.append((returned, parent.text, type(parent.text), parent.tail, type(parent.tail)))
+    assert results[0] == results[1]
 
 
 def _markdown_with_an_old_style_pattern() -> markdown.Markdown:

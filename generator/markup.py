@@ -396,7 +396,6 @@ class _PrefilteredInlineProcessor(InlineProcessor):
                 found = self._found(data, first)
         return data
 
-
     def _InlineProcessor__processPlaceholders(
         self, data: str | None, parent: Element, isText: bool = True,
     ) -> list[tuple[Element, list[str]]]:
@@ -416,6 +415,7 @@ class _PrefilteredInlineProcessor(InlineProcessor):
         return []
 
     _placeholders = InlineProcessor._InlineProcessor__processPlaceholders
+
 
 def _to_html(source: str) -> str:
     """Markdown to unsanitised HTML; escaped paragraphs if Markdown gives up."""

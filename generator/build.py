@@ -55,7 +55,7 @@ from generator.snapshot import (
     stamp,
     template_digests,
 )
-from generator.views import ProductCard
+from generator.views import SHARED_VIEWS, ProductCard
 from generator.workers import (
     Packed,
     Shared,
@@ -200,7 +200,7 @@ def _build(options: BuildOptions, cache: BuildCache, workers: Workers, templates
     site = SiteGlobals(config.title, config.description, config.language, config.disclosure, config.base_url)
     env = make_env(templates, site, static.urls)
     uses = template_digests(env, templates)
-    fingerprint = Fingerprinter()
+    fingerprint = Fingerprinter(SHARED_VIEWS)
     salt = fingerprint(__version__, site, static.urls)
     out = options.out
     previous = out if out.is_dir() else None

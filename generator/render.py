@@ -7,6 +7,7 @@ import json
 import operator
 import pickle
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path, PosixPath, PurePosixPath
 from typing import Any
@@ -46,7 +47,7 @@ MAX_FRAGMENTS = 8_192   # cached macro outputs kept per process (oldest dropped 
 
 
 class Fingerprinter:
-    """Stable hashes of views, dicts and strings; each view object is hashed once.
+    """Stable hashes of views, dicts and strings; each shared view object is hashed once.
 
     Pages share their cards (a card appears on its creator's page, its tags' pages
     and as a related product), so a view's digest is remembered by identity for the
@@ -55,11 +56,16 @@ class Fingerprinter:
     structure (C speed) where every view inside is replaced by its digest; only
     types whose ``repr`` shows their whole value are written that way, anything
     else by its pickle. Equal data gives equal keys.
+
+    ``shared``: the view types that many pages show; any other view (a product
+    page, a page's meta data) is written out where it stands instead, which spares
+    hashing it separately. None: every view is hashed separately.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shared: Collection[type] | None = None) -> None:
         self._memo: dict[int, tuple[object, _Digest]] = {}
         self._getters: dict[type, Any] = {}
+        self._shared = None if shared is None else frozenset(shared)
 
     def __call__(self, *parts: object) -> str:
         return hashlib.sha256(repr(self._plain(parts)).encode()).hexdigest()
@@ -68,16 +74,19 @@ class Fingerprinter:
         hit = self._memo.get(id(value))
         if hit is not None and hit[0] is value:
             return hit[1]
+        digest = _Digest(hashlib.sha256(repr(self._written(value)).encode()).hexdigest())
+        self._memo[id(value)] = (value, digest)   # the reference keeps the id from being reused
+        return digest
+
+    def _written(self, value: object) -> tuple:
+        """A view as its type's name and its fields' plain values."""
         kind = type(value)
         values = self._getters.get(kind)
         if values is None:
             names = tuple(f.name for f in fields(kind))
             getter = operator.attrgetter(*names)
             values = self._getters[kind] = (lambda v: (getter(v),)) if len(names) == 1 else getter
-        data = (kind.__qualname__, self._plain(values(value)))
-        digest = _Digest(hashlib.sha256(repr(data).encode()).hexdigest())
-        self._memo[id(value)] = (value, digest)   # the reference keeps the id from being reused
-        return digest
+        return (_Kind(kind.__qualname__), self._plain(values(value)))
 
     def _plain(self, value: object) -> object:
         kind = type(value)
@@ -92,7 +101,7 @@ class Fingerprinter:
         if view is None:
             view = _VIEWS[kind] = is_dataclass(kind)
         if view:
-            return self.view(value)
+            return self.view(value) if self._shared is None or kind in self._shared else self._written(value)
         return pickle.dumps(value, protocol=5)   # a type we cannot vouch for: its full pickle
 
 
@@ -101,6 +110,13 @@ class _Digest(str):
 
     def __repr__(self) -> str:
         return f"<view {str.__str__(self)}>"
+
+
+class _Kind(str):
+    """A view type's name where the view is written out; no text can pass for it either."""
+
+    def __repr__(self) -> str:
+        return f"<{str.__str__(self)}>"
 
 
 # Types whose repr is their whole value (and differs between them: 1, True, '1', 1.0).

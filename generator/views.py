@@ -121,6 +121,11 @@ class CreatorView:
     product_count: int
 
 
+# The views many pages show (a card is on its creator's page, its tags' pages and beside
+# related products): page keys hash each of them once (see render.Fingerprinter).
+SHARED_VIEWS = (ProductCard, CreatorView, TagView, ImageView)
+
+
 def tag_slug(name: str) -> str:
     """A tag's path segment: lower-cased, spaces to hyphens, other characters kept."""
     return "-".join(name.lower().split()).replace("/", "-")

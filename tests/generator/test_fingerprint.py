@@ -6,8 +6,8 @@ import datetime as dt
 from fractions import Fraction
 from pathlib import Path
 
-from generator.render import Fingerprinter, fingerprint
-from generator.views import Html, ImageView, ProductCard, TagView
+from generator.render import Fingerprinter, PageMeta, fingerprint
+from generator.views import SHARED_VIEWS, Html, ImageView, ProductCard, ProductPage, TagView
 
 
 def card(**changes: object) -> ProductCard:
@@ -51,3 +51,25 @@ def test_types_without_a_faithful_repr_are_hashed_by_value() -> None:
     assert fingerprint(Fraction(1, 3)) != fingerprint(Fraction(1, 4))
     # A body is known by its markup key, which names exactly one HTML.
     assert fingerprint(Html("k1", 10)) != fingerprint(Html("k2", 10))
+
+
+def test_views_written_out_where_they_stand_key_like_hashed_ones() -> None:
+    """A page's own views (its product page, its meta data) are not hashed separately: same rules."""
+    shared = Fingerprinter(SHARED_VIEWS)
+
+    def page(**changes: object) -> ProductPage:
+        base = ProductPage(card=card(), link="https://detail.tmall.com/item.htm?id=1", merchant="m",
+                           body_html=Html("k1", 10), images=(), related=(card(id="b"),))
+        return dataclasses.replace(base, **changes)
+
+    assert shared({"product": page()}) == Fingerprinter(SHARED_VIEWS)({"product": page()})
+    base = shared({"product": page()})
+    for changes in ({"link": "https://detail.tmall.com/item.htm?id=2"}, {"merchant": "n"},
+                    {"body_html": Html("k2", 10)}, {"related": ()}, {"related": (card(id="b", stock=0),)},
+                    {"card": card(title="乌龙")}):
+        assert shared({"product": page(**changes)}) != base, changes
+    # Written out, a view still cannot be passed for by text, tuples or another type with its fields.
+    meta = PageMeta("mei/", "Mei", "d", "creator")
+    assert shared(meta) != shared(("PageMeta", ("mei/", "Mei", "d", "creator")))
+    twin = dataclasses.make_dataclass("Meta", ["path", "title", "description", "kind"], frozen=True)
+    assert shared(meta) != shared(twin("mei/", "Mei", "d", "creator"))

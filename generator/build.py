@@ -468,7 +468,7 @@ class _Rendering:
         self.batches: list[Iterator[list[str]]] = []
         self.submitted: set[str] = set()
         self.cards: Mapping[str, ProductCard] = {}
-        self.shared: Shared | None = None
+        self.shared: Shared | bool | None = None    # False: none could be written
         self.parallel: bool | None = None
 
     def submit(self, jobs: list[PageJob], cards: Mapping[str, ProductCard]) -> None:
@@ -490,10 +490,13 @@ class _Rendering:
             done=self.progress.advance, weight=_cost, pack=self._pack))
         self.submitted.update(job.out for job in jobs)
 
-    def _pack(self, part: list[PageJob]) -> Packed:
+    def _pack(self, part: list[PageJob]) -> Packed | list[PageJob]:
         if self.shared is None:     # the first part for a worker: the cards planned so far go once
-            self.shared = Shared(self.cards.values())
-        return self.shared.pack(part)
+            try:
+                self.shared = Shared(self.cards.values())
+            except OSError:         # no writable temporary folder: every part carries its cards
+                self.shared = False
+        return self.shared.pack(part) if self.shared else part
 
     def finish(self) -> list[str]:
         """Wait for every batch; the pages staged."""
@@ -506,7 +509,7 @@ class _Rendering:
 
     def close(self) -> None:
         """Remove the shared cards' file; only once no worker is running."""
-        if self.shared is not None:
+        if self.shared:
             self.shared.remove()
 
 

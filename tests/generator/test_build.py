@@ -8,6 +8,7 @@ import importlib
 import json
 import pickle
 import re
+import shutil
 import tempfile
 import time
 from html.parser import HTMLParser
@@ -238,6 +239,18 @@ def test_a_packed_part_refers_to_the_shared_objects_and_carries_the_rest() -> No
     finally:
         shared.remove()
     assert not Path(shared.path).exists()
+
+
+def test_without_a_writable_temporary_folder_the_cards_travel_with_the_pages(
+        demo_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    opts = BuildOptions(root=demo_site, out=demo_site / "public", catalog=demo_site / "catalog.json",
+                        today=TODAY, jobs=2, clean=True, progress=False)
+    build(opts)
+    expected = tree(demo_site / "public")
+    shutil.rmtree(demo_site / "public")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    build(opts)
+    assert tree(demo_site / "public") == expected
 
 
 def test_base_url_with_sub_path_prefixes_every_link(minimal_site: Path) -> None:

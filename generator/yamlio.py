@@ -227,10 +227,122 @@ def _unprintable(text: str, exc: yaml.reader.ReaderError, line_offset: int) -> Y
 def load(text: str, line_offset: int = 0) -> object:
     """Parse one YAML document strictly; raise :class:`YamlError` with a 1-based place."""
     try:
+        return _load_events(text, line_offset)
+    except Exception:  # noqa: BLE001, S110 (anything it declines or trips on is read again by the composer)
+        pass
+    try:
         return _load_fast(text, line_offset)
     except Exception:  # noqa: BLE001, S110 (any refusal or error is the pure reader's to report, in its words)
         pass
     return _load_pure(text, line_offset)  # outside the handler, so its errors chain to nothing of libyaml's
+
+
+def _load_events(text: str, line_offset: int) -> object:
+    """libyaml's events built straight into values, as :func:`_load_fast` would build them but without nodes.
+
+    Composing a node tree and walking it again costs most of a load; front-matter is a flat mapping
+    of scalars and short lists, which this builds in one pass. Whatever would make :func:`_load_fast`
+    refuse, raise or decline (tags, anchors, aliases, duplicate or non-string keys, directives, deep
+    nesting, the libyaml differences it guards against, any constructor error) is declined here with
+    :class:`_NotFast`, so :func:`load` reads it again on the old path and its values, marks and
+    messages stay the reference.
+    """
+    if _CParser is None or _LIBYAML_DIFFERS.search(text):
+        raise _NotFast
+    return _EventBuilder(text, line_offset).document()
+
+
+_NULL_TAG = "tag:yaml.org,2002:null"
+# The constructors and implicit resolvers of the strict loader itself, so a scalar becomes the same value.
+_CONSTRUCTORS = _StrictLoader.yaml_constructors
+# By first character, in ``Resolver.resolve``'s order: that character's resolvers, then the wildcard ones.
+_WILDCARD = tuple(_StrictLoader.yaml_implicit_resolvers.get(None, []))
+_RESOLVE = {first: (*resolvers, *_WILDCARD) for first, resolvers in _StrictLoader.yaml_implicit_resolvers.items()}
+# A constructor object for the scalar constructors, which only read the node handed to them.
+_SCALARS = yaml.constructor.SafeConstructor()
+
+
+class _EventBuilder:
+    """One pass over libyaml's events: what the composer and :class:`_Strict`'s constructor would build."""
+
+    def __init__(self, text: str, line_offset: int) -> None:
+        self.next_event = _CParser(text).get_event
+        self.line_offset = line_offset + 1
+
+    def document(self) -> LineDict:
+        """A stream of exactly one document, without directives, whose root is a mapping."""
+        next_event = self.next_event
+        if type(next_event()) is not yaml.StreamStartEvent:
+            raise _NotFast
+        start = next_event()
+        if type(start) is not yaml.DocumentStartEvent or start.version is not None or start.tags is not None:
+            raise _NotFast
+        root = next_event()
+        if type(root) is not yaml.MappingStartEvent:
+            raise _NotFast
+        value = self.node(root, 0, False)
+        if type(next_event()) is not yaml.DocumentEndEvent or type(next_event()) is not yaml.StreamEndEvent:
+            raise _NotFast
+        return value
+
+    def node(self, event: yaml.Event, depth: int, in_flow: bool) -> object:
+        """One node and all below it; ``in_flow`` when inside ``[...]`` or ``{...}``."""
+        kind = type(event)
+        if kind is yaml.AliasEvent or event.anchor is not None or event.tag is not None or depth >= MAX_DEPTH:
+            raise _NotFast  # aliases, anchors, tags and deep nesting are the composer's to refuse
+        if kind is yaml.ScalarEvent:
+            return self.scalar(event, in_flow)
+        if kind is yaml.MappingStartEvent:
+            return self.mapping(event, depth, in_flow or bool(event.flow_style))
+        if kind is yaml.SequenceStartEvent:
+            return self.sequence(event, depth, in_flow or bool(event.flow_style))
+        raise _NotFast
+
+    def scalar(self, event: yaml.ScalarEvent, in_flow: bool) -> object:
+        """Resolve and construct a scalar exactly as ``Resolver.resolve`` and the strict constructors do."""
+        value = event.value
+        if in_flow and not event.style and "?" in value:
+            raise _NotFast  # libyaml lets '?' into a plain scalar inside [...] or {...}, the pure scanner does not
+        if not event.implicit[0]:
+            return value  # quoted or block: always a string
+        for tag, regexp in _RESOLVE.get(value[0] if value else "", _WILDCARD):
+            if regexp.match(value):
+                break
+        else:
+            return value
+        if tag == _NULL_TAG:
+            return None
+        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+        return _CONSTRUCTORS[tag](_SCALARS, node)
+
+    def mapping(self, start: yaml.MappingStartEvent, depth: int, in_flow: bool) -> LineDict:
+        """A :class:`LineDict` with every key's place; a duplicate or non-string key is declined."""
+        result = LineDict()
+        result.line, result.column = start.start_mark.line + self.line_offset, start.start_mark.column + 1
+        lines = result.lines
+        next_event = self.next_event
+        while type(event := next_event()) is not yaml.MappingEndEvent:
+            key = self.node(event, depth + 1, in_flow)
+            if not isinstance(key, str) or key in result:
+                raise _NotFast
+            result[key] = self.node(next_event(), depth + 1, in_flow)
+            mark = event.start_mark
+            lines[key] = mark.line + self.line_offset, mark.column + 1
+        return result
+
+    def sequence(self, start: yaml.SequenceStartEvent, depth: int, in_flow: bool) -> LineList:
+        """A :class:`LineList` with every item's place."""
+        items = []
+        places = []
+        offset = self.line_offset
+        next_event = self.next_event
+        while type(event := next_event()) is not yaml.SequenceEndEvent:
+            items.append(self.node(event, depth + 1, in_flow))
+            places.append((event.start_mark.line + offset, event.start_mark.column + 1))
+        result = LineList(items)
+        result.lines = places
+        result.line, result.column = start.start_mark.line + offset, start.start_mark.column + 1
+        return result
 
 
 def _load_fast(text: str, line_offset: int) -> object:

@@ -8,6 +8,7 @@ line and column marks, and the pure reader's errors word for word.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import pytest
@@ -258,7 +259,8 @@ SPELLINGS = [
     "1.5", "-1.5", "+1.5", "1.", ".5", "-.5", "1.5e3", "1.5E-3", "1e5", "1.0e999", "-1.0e999", "89.90", "0.0",
     "-0.0", "1.2.3", ".inf", "-.inf", ".Inf", ".nan", ".NaN", "2026-01-02", "2026-1-2", "2026-01-02T10:00:00Z",
     "2026-01-02t10:00:00z", "2026-01-02 10:00:00", "2026-01-02T10:00:00.123456+08:00", "2026-01-02 10:00:00 +08:00",
-    "2026-01-02T10:00:00-05", "2026-13-45", "2026-02-30", "10:00:00", "2026-01-02x", "9" * 4301, "9" * 30,
+    "2026-01-02T10:00:00-05", "2026-13-45", "2026-02-30", "2024-02-29", "2026-02-29", "0000-01-01", "9999-12-31",
+    "2026-00-10", "2026-01-02 ", "2026-01-02T10:00", "10:00:00", "2026-01-02x", "9" * 4301, "9" * 30,
     "x", "two words", "中文 价格", "🍵", "é", "a:b", "a#b", "-x", "?x", "x?", "<<", "=", "!x", "&x", "*x",
     "'it''s'", "\"q\\\"x\\t\\u00e9\\x41\\N\\_\\L\\/\"", "\"\\ud800\"", "'---'", "'...'", "--- x",
     "... x", "x ---", "x" * 3000,
@@ -341,3 +343,18 @@ def flat_front_matter(draw) -> str:
 @given(flat_front_matter())
 def test_generated_flat_front_matter_reads_the_same(text):
     assert_paths_agree(text)
+
+
+def test_the_quick_libyaml_difference_check_is_the_reference_pattern():
+    """``_libyaml_differs`` splits ``_LIBYAML_DIFFERS`` in two: the same verdict for every character and text."""
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert [m.start() for m in yamlio._LIBYAML_DIFFERS_CHAR.finditer(every)] == \
+        [m.start() for m in yamlio._LIBYAML_DIFFERS.finditer(every) if m.group() not in "|>"]
+    for text in [*TRICKY, "a: |-#", "a: >+2 #", "a: |", "a: > x", "a: '|#'", "a: x>#", ">", "|#", "a: \t"]:
+        assert yamlio._libyaml_differs(text) == bool(yamlio._LIBYAML_DIFFERS.search(text)), repr(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(alphabet=st.sampled_from(YAMLISH + "|>+-2#")), st.text()))
+def test_the_quick_libyaml_difference_check_agrees_on_random_text(text):
+    assert yamlio._libyaml_differs(text) == bool(yamlio._LIBYAML_DIFFERS.search(text))

@@ -21,6 +21,11 @@ _HOSTLESS = frozenset({"javascript", "data", "vbscript", "blob"})
 _INVISIBLE = frozenset("\u034f\u115f\u1160\u3164\uffa0")
 _BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zs", "Zl", "Zp"})
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
+# Compiled once: a pattern string passed to re.split/re.sub is looked up in re's cache on every call.
+_AUTHORITY_END = re.compile(r"[/?#]")
+_NESTED_AUTHORITY_END = re.compile(r"[/\\?#]")
+_QUERY_SEPARATOR = re.compile(r"[&;]")
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 _LDH = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
 # WHATWG "ends in a number": such a host is parsed as IPv4 (or rejected), never as a name.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
@@ -75,6 +80,10 @@ def _reject(code: str, message: str, host: str = "", hint: str = "") -> LinkVerd
 
 
 def _bad_character(url: str) -> str | None:
+    # str.isprintable() is false exactly for the Other (C*) and Separator (Z*) categories, the ASCII space
+    # excepted, so a printable link without a space or an invisible letter has no character to name.
+    if url.isprintable() and " " not in url and _INVISIBLE.isdisjoint(url):
+        return None
     for index, char in enumerate(url):
         if char in _INVISIBLE or unicodedata.category(char) in _BAD_CATEGORIES:
             name = unicodedata.name(char, "")
@@ -158,7 +167,7 @@ class _Gate:
         if not rest.startswith("//"):
             return _reject("link.malformed", "https: must be followed by // and the host",
                            hint="write https://host/path")
-        authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0]
+        authority = _AUTHORITY_END.split(rest[2:], maxsplit=1)[0]
         return self._check_authority(authority, rest[2 + len(authority):])
 
     def _check_authority(self, authority: str, tail: str) -> LinkVerdict:
@@ -214,7 +223,7 @@ class _Gate:
     def _redirect_target(self, tail: str, depth: int) -> str | None:
         """Return the off-partner target of any URL-valued query parameter in `tail`."""
         query = tail.partition("#")[0].partition("?")[2]
-        for part in re.split(r"[&;]", query):
+        for part in _QUERY_SEPARATOR.split(query):
             value = part.partition("=")[2] if "=" in part else part
             # Decode until stable (bounded) so double-encoded targets are seen too.
             for _ in range(4):
@@ -229,7 +238,7 @@ class _Gate:
 
     def _nested_target(self, value: str, depth: int) -> str | None:
         # Browsers strip surrounding blanks and drop tabs/newlines before parsing a redirect.
-        value = re.sub(r"[\t\n\r]", "", value).strip(_C0_AND_SPACE)
+        value = _TAB_OR_NEWLINE.sub("", value).strip(_C0_AND_SPACE)
         match = _SCHEME.fullmatch(value)
         scheme = match.group(1).lower() if match else ""
         if scheme in _HOSTLESS:
@@ -241,7 +250,7 @@ class _Gate:
         else:
             return None
         rest = rest.lstrip("/\\")
-        authority = re.split(r"[/\\?#]", rest, maxsplit=1)[0]
+        authority = _NESTED_AUTHORITY_END.split(rest, maxsplit=1)[0]
         host = authority.rpartition("@")[2]
         if host.startswith("["):
             return host

@@ -55,12 +55,11 @@ class Fields:
 
     def _get(self, key: str, required: bool) -> Any:
         self.seen.add(key)
-        if key not in self.data or self.data[key] is None:
-            if required:
-                self.report.add(self.file, self.data.line, self.data.column, "schema.missing",
-                                f"{self.name(key)} is required", hint=f"add a '{key}:' line")
-            return None
-        return self.data[key]
+        value = self.data.get(key)  # missing and null read alike
+        if value is None and required:
+            self.report.add(self.file, self.data.line, self.data.column, "schema.missing",
+                            f"{self.name(key)} is required", hint=f"add a '{key}:' line")
+        return value
 
     def _wrong(self, key: str, value: object, expected: str, hint: str = "") -> None:
         if isinstance(value, (LineDict, LineList)):

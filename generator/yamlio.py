@@ -414,20 +414,29 @@ def _load_pure(text: str, line_offset: int) -> object:
         loader.dispose()
 
 
+# A line (between '\n's) that is '---' or '...' once trailing '\r's are stripped: a closing front-matter line.
+_CLOSING_LINE = re.compile(r"^(?:---|\.\.\.)\r*$", re.MULTILINE)
+
+
 def split_front_matter(text: str) -> tuple[str, str, int]:
-    """Split ``---`` front-matter from the body: (yaml_text, body, body_start_line)."""
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip("\r") != "---":
+    """Split ``---`` front-matter from the body: (yaml_text, body, body_start_line).
+
+    Slices around the closing line rather than splitting the whole file into lines and joining the
+    body again (a product's body is most of its text).
+    """
+    first_end = text.find("\n")
+    if (text if first_end < 0 else text[:first_end]).rstrip("\r") != "---":
         raise YamlError("file must start with '---' front-matter", 1, 1,
                         hint="put '---' on the first line, the YAML keys, then '---'")
-    for index in range(1, len(lines)):
-        if lines[index].rstrip("\r") in ("---", "..."):
-            yaml_text = "\n".join(lines[1:index])
-            if len(yaml_text) > MAX_FRONT_MATTER:
-                raise YamlError("front-matter is larger than 64 KiB", 2, 1)
-            return yaml_text, "\n".join(lines[index + 1:]), index + 2
-    raise YamlError("front-matter has no closing '---'", 1, 1,
-                    hint="end the YAML block with a line holding only '---'")
+    closing = _CLOSING_LINE.search(text, first_end + 1) if first_end >= 0 else None
+    if closing is None:
+        raise YamlError("front-matter has no closing '---'", 1, 1,
+                        hint="end the YAML block with a line holding only '---'")
+    start, end = closing.span()
+    yaml_text = text[first_end + 1:start - 1] if start > first_end + 1 else ""
+    if len(yaml_text) > MAX_FRONT_MATTER:
+        raise YamlError("front-matter is larger than 64 KiB", 2, 1)
+    return yaml_text, text[end + 1:], text.count("\n", 0, start) + 2
 
 
 def read_text(path: Path) -> str:

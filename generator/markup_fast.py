@@ -13,7 +13,7 @@ import re
 from xml.etree.ElementTree import HTML_EMPTY, Element
 
 import markdown
-from markdown import serializers, util
+from markdown import inlinepatterns, serializers, util
 from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace
 from markdown.treeprocessors import PrettifyTreeprocessor, UnescapeTreeprocessor
@@ -207,6 +207,75 @@ class _FastNormalizeWhitespace(NormalizeWhitespace):
         return source.split("\n")
 
 
+class _QuickDelimiterProcessor(inlinepatterns.DelimiterProcessor):
+    """Markdown's `*`/`_` emphasis processor, pairing a lone `*a*` or `**a**` without its general machinery.
+
+    `DelimiterProcessor.handleMatch` pairs every delimiter run of a text in one pass,
+    through stacks, regions cached across calls and an element builder. Called with
+    nothing cached, on an opening run of one or two delimiters followed by text
+    without any delimiter character and a closing run of the same length, that pass
+    pairs the two runs into one region, builds one element from it and resets: see
+    `_lone_pair`. Any other call goes to Markdown's method.
+    """
+
+    def handleMatch(  # noqa: N802 (Markdown's name)
+        self, m: re.Match[str], data: str,
+    ) -> tuple[Element | None, int | None, int | None]:
+        pair = self._lone_pair(m.start(0), data)
+        if pair is None:
+            return super().handleMatch(m, data)
+        return pair
+
+    def _lone_pair(self, start: int, data: str) -> tuple[Element, int, int] | None:
+        """The element, start and end `handleMatch` returns for a lone pair at `start`; None if not one.
+
+        Traced through `handleMatch` with nothing cached or stacked: the opening run
+        must be the boundary regex's "start" (not ambiguous), so it goes on the stack;
+        the search for a closer then stops at the next delimiter character, which must
+        be a run of the same token and length matching as "end" or "ambiguous"; equal
+        lengths pair at once into one region of that size, the stacks empty, and the
+        region becomes strong (two) or em (one) holding the text between. A single-
+        character token's boundary regex cannot match at a character of another, so
+        the token at `start` picks the delimiter.
+        """
+        if self.regions or self.stack or self.cache_index or self.cache_pos:
+            return None
+        delimiters = self.delimiters
+        delim = delimiters.get(data[start])
+        if delim is None or delim.double or delim.tag_count != 2 or delim.max_size != 2:
+            return None
+        for other in delimiters.values():
+            if other.stack or len(other.token) != 1:
+                return None
+        opener = delim.boundary.match(data, start)
+        if opener is None or opener.lastgroup != "start":
+            return None
+        size = opener.end(0) - start
+        if size > 2:
+            return None
+        inner = opener.end(0)
+        close = _next_delimiter(data, inner, delimiters)
+        token = delim.token
+        if close < 0 or data[close] != token:
+            return None
+        closer = delim.boundary.match(data, close)
+        if closer is None or closer.lastgroup not in ("end", "ambiguous") or closer.end(0) - close != size:
+            return None
+        element = Element(delim.tags[0] if size == 2 else delim.tags[1])
+        element.text = data[inner:close]
+        return element, start, close + size
+
+
+def _next_delimiter(data: str, start: int, delimiters: dict[str, object]) -> int:
+    """The first index from `start` on holding a delimiter character, or -1."""
+    found = -1
+    for token in delimiters:
+        index = data.find(token, start)
+        if index >= 0 and (found < 0 or index < found):
+            found = index
+    return found
+
+
 def install(md: markdown.Markdown, attr_list_needs: frozenset[str] | None) -> None:
     """Swap the faster pieces into `md`, each under the name and priority of the one it replaces.
 
@@ -214,6 +283,8 @@ def install(md: markdown.Markdown, attr_list_needs: frozenset[str] | None) -> No
     that is not known (the attr_list processor then always runs).
     """
     md.serializer = to_html_string
+    if type(md.delimiters) is inlinepatterns.DelimiterProcessor:
+        md.delimiters.__class__ = _QuickDelimiterProcessor
     md.treeprocessors.register(_FastPrettify(md), "prettify", 10)
     md.treeprocessors.register(_FastUnescape(md), "unescape", 0)
     if attr_list_needs is not None and "attr_list" in md.treeprocessors:

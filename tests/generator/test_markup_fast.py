@@ -222,7 +222,12 @@ def test_frozen_registries_hold_what_markdown_registered() -> None:
     assert set(md.block_level_elements) == set(pristine.block_level_elements)
     assert [type(p) for p in md.parser.blockprocessors] == [type(p) for p in pristine.parser.blockprocessors]
     assert list(md.treeprocessors["inline"].inlinePatterns) == list(md.inlinePatterns)
-    assert [type(p) for p in md.inlinePatterns] == [type(p) for p in pristine.inlinePatterns]
+    expected = [_INLINE_STAND_INS.get(type(p), type(p)) for p in pristine.inlinePatterns]
+    assert [type(p) for p in md.inlinePatterns] == expected
+    assert md.delimiters is md.inlinePatterns["em_strong"]
+
+
+_INLINE_STAND_INS = {inlinepatterns.DelimiterProcessor: markup_fast._QuickDelimiterProcessor}
 
 
 _STAND_INS = {

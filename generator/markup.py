@@ -11,6 +11,7 @@ import html
 import re
 import threading
 import unicodedata
+from collections import deque
 from dataclasses import dataclass
 from itertools import takewhile
 from re import _parser as regex_parser
@@ -364,36 +365,103 @@ class _PrefilteredInlineProcessor(InlineProcessor):
             (index, pattern, _needed(regex), regex.search)
             for index, (pattern, regex) in enumerate(zip(self.inlinePatterns, regexes))
         )
-        # What the patterns from each index on need: a search resumed there looks for nothing else.
+        # Per index `first`: each string that some pattern from `first` on needs, with a bit set for
+        # each such pattern that needs it (bit i for pattern i). A search resumed at `first`
+        # looks for nothing else.
         self._needed_from = tuple(
-            frozenset().union(*(needed for _, _, needed, _ in self._patterns[first:]))
+            tuple(
+                (string, bits)
+                for string in sorted(frozenset().union(*(needed for _, _, needed, _ in self._patterns[first:])))
+                if (bits := sum(1 << i for i, _, needed, _ in self._patterns[first:] if string in needed))
+            )
             for first in range(len(self._patterns) + 1)
         )
-        self._any_needed = self._needed_from[0]
 
-    def _found(self, data: str, first: int = 0) -> set[str]:
-        """The strings that some pattern from index `first` on needs and `data` holds."""
-        return {needed for needed in self._needed_from[first] if needed in data}
+    def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
+        """`InlineProcessor.run`, step for step, minus bookkeeping whose result is never read.
+
+        Markdown maps every element to its parent, but reads the map only to list the
+        ancestors of `tree` itself, which is no element's child in its own tree: they
+        are `ancestors` and `tree`'s tag. The map is left empty. A child's index is
+        looked up only when its tail yields elements to insert after it, and the queue
+        of elements to visit is a deque, taken from the front as before.
+        """
+        self.stashed_nodes = {}
+        self.parent_map = {}
+        tree_parents = [] if ancestors is None else ancestors[:]
+        tree_parents.append(tree.tag.lower())
+        handle_inline = self._InlineProcessor__handleInline
+        process_placeholders = self._InlineProcessor__processPlaceholders
+        stack = deque([(tree, tree_parents)])
+        while stack:
+            current, parents = stack.popleft()
+            self.ancestors = parents
+            if current is not tree:
+                self.ancestors.append(current.tag.lower())
+            insert_queue = []
+            for child in current:
+                if child.text and not isinstance(child.text, util.AtomicString):
+                    self.ancestors.append(child.tag.lower())
+                    text = child.text
+                    child.text = None
+                    found = process_placeholders(handle_inline(text), child)
+                    stack += found
+                    insert_queue.append((child, found))
+                    self.ancestors.pop()
+                if child.tail:
+                    tail = handle_inline(child.tail)
+                    dummy = Element("d")
+                    child.tail = None
+                    tail_result = process_placeholders(tail, dummy, False)
+                    if dummy.tail:
+                        child.tail = dummy.tail
+                    if tail_result:
+                        position = list(current).index(child) + 1
+                        tail_result.reverse()
+                        for new_child in tail_result:
+                            current.insert(position, new_child[0])
+                if len(child):
+                    stack.append((child, self.ancestors[:]))
+            for element, found in insert_queue:
+                for index, (new_child, _) in enumerate(found):
+                    element.insert(index, new_child)
+        return tree
+
+    def _wanted(self, data: str, first: int = 0) -> int:
+        """The patterns from index `first` on that need a string `data` holds, as bits (bit i for pattern i)."""
+        wanted = 0
+        for string, bits in self._needed_from[first]:
+            if string in data:
+                wanted |= bits
+        return wanted
 
     def _InlineProcessor__handleInline(self, data: str, first: int = 0) -> str:  # noqa: N802 (Markdown's name)
         """Markdown's private `__handleInline`, which its other methods call, minus the calls that find nothing.
 
-        A match puts a placeholder in `data`, so what it holds is looked at again. Only
-        patterns from `first` on are tried, so only what they need is looked for (the
-        children of a match start one pattern on, and the last pattern's find none).
+        Only the patterns whose bit `_wanted` sets are tried, in order; a match puts a
+        placeholder in `data`, so what it holds is looked at again, and a search goes on
+        with the next pattern wanted then. Only patterns from `first` on are tried, so
+        only what they need is looked for (the children of a match start one pattern
+        on, and the last pattern's find none).
         """
         if isinstance(data, util.AtomicString) or first >= len(self._patterns):
             return data
-        found = self._found(data, first)
-        if not found:
-            return data
-        for index, pattern, needed, search in self._patterns[first:]:
+        wanted = self._wanted(data, first)
+        index = first
+        patterns = self._patterns
+        while wanted >> index:
+            pending = wanted >> index
+            index += (pending & -pending).bit_length() - 1
+            _, pattern, _, search = patterns[index]
             position = 0
-            while not needed.isdisjoint(found) and search(data, position):
+            while search(data, position):
                 data, matched, position = self._InlineProcessor__applyPattern(pattern, data, index, position)
                 if not matched:
                     break
-                found = self._found(data, first)
+                wanted = self._wanted(data, first)
+                if not wanted >> index & 1:
+                    break
+            index += 1
         return data
 
     def _InlineProcessor__processPlaceholders(
@@ -415,6 +483,44 @@ class _PrefilteredInlineProcessor(InlineProcessor):
         return []
 
     _placeholders = InlineProcessor._InlineProcessor__processPlaceholders
+    _apply = InlineProcessor._InlineProcessor__applyPattern
+
+    def _InlineProcessor__applyPattern(  # noqa: N802 (Markdown's name)
+        self, pattern: inlinepatterns.Pattern, data: str, patternIndex: int, startIndex: int = 0,  # noqa: N803
+    ) -> tuple[str, bool, int]:
+        """Markdown's private `__applyPattern` for a new-style pattern, in fewer calls.
+
+        The same steps: a rejected match goes on to the next one as in Markdown's loop,
+        and the node is stashed under the id and placeholder that `__stashNode` would
+        give it (the count of stashed nodes, four digits) without its two calls.
+        Old-style patterns go to Markdown's method.
+        """
+        if not isinstance(pattern, inlinepatterns.InlineProcessor):
+            return self._apply(pattern, data, patternIndex, startIndex)
+        for exclude in pattern.ANCESTOR_EXCLUDES:
+            if exclude.lower() in self.ancestors:
+                return data, False, 0
+        for match in pattern.getCompiledRegExp().finditer(data, startIndex):
+            node, start, end = pattern.handleMatch(match, data)
+            if start is not None and end is not None:
+                break
+        else:
+            return data, False, 0
+        if node is None:
+            return data, True, end
+        if not isinstance(node, str) and not isinstance(node.text, util.AtomicString):
+            for child in [node, *node]:
+                if child.text:
+                    self.ancestors.append(child.tag.lower())
+                    child.text = self._InlineProcessor__handleInline(child.text, patternIndex + 1)
+                    self.ancestors.pop()
+                if child.tail:
+                    child.tail = self._InlineProcessor__handleInline(child.tail, patternIndex)
+        stashed = self.stashed_nodes
+        key = "%04d" % len(stashed)
+        placeholder = util.INLINE_PLACEHOLDER % key
+        stashed[key] = node
+        return f"{data[:start]}{placeholder}{data[end:]}", True, start + len(placeholder)
 
 
 def _to_html(source: str) -> str:

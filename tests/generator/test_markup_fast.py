@@ -694,3 +694,98 @@ def test_plain_text_of_html5ever_shaped_html_is_unchanged(safe_html: str) -> Non
 def test_word_count_and_collapse_are_unchanged(text: str) -> None:
     assert markup._count_words(text) == reference_count_words(text)
     assert markup._collapse(text) == reference_collapse(text)
+
+
+# --- emphasis, and the inline processor around it ----------------------------------------------
+
+EMPHASIS_CASES = [
+    "*a*", "**a**", "***a***", "*a **b** c*", "**a *b* c**", "_a_b_", "snake_case_word", "__init__", "_a_", "__a__",
+    "* not emphasis *", "** not strong **", "**unclosed", "*unclosed", "unopened*", "unopened**", "a*b*c", "a**b**c",
+    "*a**", "**a*", "*a***", "***a*", "***a**", "**a***", "****a****", "*a* *b* **c** __d__ _e_",
+    "`*code*` and *em*", "*a `b*` c*", "[*link*](u) and *[a](b)*", "**[a *b* c](u)**", "[**a**][r]\n\n[r]: u",
+    "*a\nb*", "**a\nb**", "*a  \nb*", "中*文*字", "中**文**字", "**中文**：说明", "_中文_", "中_文_字", "*。*", "**，**",
+    "\\*a\\*", "\\**a**", "**a\\**", "*a\\*", "*a*b*c*", "**a**b**c**", "*a_b*", "_a*b_", "*_a_*", "_*a*_",
+    "**a** **b**", "*a*, *b*.", "(*a*)", "\"**a**\"", "*a!*", "**!a!**", "* a*", "*a *", "*\ta*", "![*a*](i.png)",
+    "<b>*a*</b>", "*<b>a</b>*", "&amp;*a*", "*a*&amp;", "- **a**：b\n- *c* d\n\n> **e**", "# *h*\n\n| *a* | **b** |\n|---|---|",
+]
+
+
+@pytest.mark.parametrize("source", EMPHASIS_CASES)
+def test_emphasis_renders_as_before(source: str) -> None:
+    assert_renders_as_before(source)
+
+
+_SOUP = [
+    *("*" * 6), *("_" * 3), "**", "**", "***", "__", "a", "b", "word", "x", " ", " ", " ", "\n", "中", "文",
+    "，", "。", ".", "!", ",", "`", "[", "]", "(u)", "\\", "\\*", "<b>", "&amp;", "  \n", "\n\n", "- ", "> ", "'", "$",
+]
+
+
+def _emphasis_soup(rng: random.Random) -> str:
+    return "".join(rng.choices(_SOUP, k=rng.randint(1, 24)))
+
+
+def test_random_emphasis_soup_renders_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Markdown's output only (the sanitiser is the same on both sides); seeded, so it costs a few seconds.
+    quick = []
+    lone_pair = markup_fast._QuickDelimiterProcessor._lone_pair
+
+    def counted(self: markup_fast._QuickDelimiterProcessor, start: int, data: str) -> object:
+        quick.append(result := lone_pair(self, start, data))
+        return result
+
+    monkeypatch.setattr(markup_fast._QuickDelimiterProcessor, "_lone_pair", counted)
+    rng = random.Random(31)
+    for _ in range(4000):
+        source = _emphasis_soup(rng)
+        assert markup._to_html(source) == reference_to_html(source), source
+    # The soup reaches both the quick pairing and Markdown's own pass often.
+    assert sum(r is not None for r in quick) > 200 and sum(r is None for r in quick) > 500
+
+
+def test_the_quick_pairing_gives_what_markdowns_pass_gives() -> None:
+    # Called directly on a fresh processor each, with every start a delimiter sits at.
+    md, pristine = markup._markdown(), _pristine_markdown()
+    quick, general = md.delimiters, pristine.delimiters
+    assert type(general) is inlinepatterns.DelimiterProcessor
+    rng = random.Random(7)
+    compared = 0
+    for _ in range(3000):
+        data = _emphasis_soup(rng)
+        for match in general.compiled_re.finditer(data):
+            quick.reset()
+            general.reset()
+            pair = quick._lone_pair(match.start(0), data)
+            if pair is None:
+                continue
+            element, start, end = general.handleMatch(match, data)
+            assert (element.tag, element.text, list(element), start, end) == (
+                pair[0].tag, pair[0].text, list(pair[0]), pair[1], pair[2]), data
+            assert not (general.regions or general.stack or any(d.stack for d in general.delimiters.values()))
+            compared += 1
+    assert compared > 300
+
+
+def test_the_quick_pairing_leaves_a_pass_in_progress_to_markdown() -> None:
+    # Markdown's pass over "*_***a*" pairs two regions and hands out the second on the next call;
+    # "*a*" at 4 pairs alone in a fresh pass, but not while that region is cached.
+    delimiters = markup._markdown().delimiters
+    delimiters.reset()
+    data = "*_***a*"
+    assert delimiters._lone_pair(4, data) is not None
+    delimiters.handleMatch(delimiters.compiled_re.search(data), data)
+    assert delimiters.regions
+    assert delimiters._lone_pair(4, data) is None
+    delimiters.reset()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_wanted_patterns_are_those_needing_a_string_the_text_holds(seed: int) -> None:
+    inline = markup._markdown().treeprocessors["inline"]
+    rng = random.Random(seed)
+    for _ in range(300):
+        data = _emphasis_soup(rng) + rng.choice(["", "<a>", "&x;", "![i](u)", "\x02", "<http://a>"])
+        for first in range(len(inline._patterns) + 1):
+            expected = sum(1 << index for index, _, needed, _ in inline._patterns[first:]
+                           if any(string in data for string in needed))
+            assert inline._wanted(data, first) == expected, (data, first)

@@ -12,10 +12,13 @@ from pathlib import Path
 
 from generator import __version__
 
-SCHEMA = f"chuchuang-cache-6/{__version__}"
+SCHEMA = f"chuchuang-cache-7/{__version__}"
 _BATCH = 500    # keys per "IN (...)" lookup, well under SQLite's variable limit
 
+# 16 KiB pages (set when the file is created): a rendered body of a few KB fits in one page
+# instead of a chain of 4 KiB overflow pages; storing 10,000 bodies took 0.07 s instead of 0.11-0.19 s.
 _TABLES = """
+PRAGMA page_size = 16384;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS markup (key TEXT PRIMARY KEY, html TEXT NOT NULL, lead TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, view TEXT NOT NULL, files TEXT NOT NULL);

@@ -94,6 +94,11 @@ Record = Creator | Product | None
 Loader = Callable[[list[FileTask], SiteConfig, Path], list[tuple[Record, list[Diagnostic]]]]
 
 
+def markdown_source(record: Creator | Product) -> str:
+    """The Markdown a record's page shows: a creator's bio or a product's body."""
+    return record.bio if isinstance(record, Creator) else record.body
+
+
 def load_file(task: FileTask, config: SiteConfig, content_root: Path) -> tuple[Record, list[Diagnostic]]:
     """Read and check one document on its own (so a worker process or a cache can do it)."""
     report = Report()

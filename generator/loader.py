@@ -9,7 +9,7 @@ from pathlib import Path
 from generator import __version__
 from generator.cache import BuildCache
 from generator.config import SiteConfig
-from generator.content import Creator, FileTask, Product, Record
+from generator.content import FileTask, Record, markdown_source
 from generator.diagnostics import Diagnostic
 from generator.progress import Progress
 from generator.records import dump_record, load_record
@@ -48,7 +48,7 @@ class DocumentLoader:
                 data, body_key = hits[key]
                 with contextlib.suppress(Exception):   # an unreadable entry is a miss, never trusted
                     record = load_record(data, tasks[i].path)
-                    self.markup_keys[_source(record)] = body_key
+                    self.markup_keys[markdown_source(record)] = body_key
                     answers[i] = (record, [])
         missing = [i for i, answer in enumerate(answers) if answer is None]
         self.progress.begin("reading", len(missing))
@@ -63,7 +63,7 @@ class DocumentLoader:
                 keys[i] = self._key(tasks[i], listings) if seen is not None else ""
             if record is None:
                 continue
-            body_key = self.markup_keys[_source(record)] = markup_key(_source(record))
+            body_key = self.markup_keys[markdown_source(record)] = markup_key(markdown_source(record))
             if markup is not None:
                 self.new_markup.append((body_key, *markup))
             if not diagnostics and keys[i]:
@@ -104,11 +104,6 @@ def _images_listing(folder: Path) -> str | None:
     if any(entry.is_symlink() for entry in entries):
         return None
     return "/".join(f"{e.name}:{int(e.is_file())}" for e in entries)
-
-
-def _source(record: Creator | Product) -> str:
-    """The Markdown a record's page shows: a creator's bio or a product's body."""
-    return record.bio if isinstance(record, Creator) else record.body
 
 
 def markup_key(body: str) -> str:

@@ -23,7 +23,7 @@ import jinja2
 
 from generator.cache import html_reader
 from generator.config import SiteConfig
-from generator.content import FileTask, Record, load_file
+from generator.content import FileTask, Record, load_file, markdown_source
 from generator.diagnostics import BuildError, Diagnostic, Report
 from generator.markup import LEAD
 from generator.markup import render as render_markdown
@@ -221,15 +221,9 @@ def load_chunk(tasks: list[FileTask], config: SiteConfig, content_root: Path,
         except OSError:
             seen = None     # load_file says why
         loaded.append((*load_file(task, config, content_root), seen))
-    return [(record, diagnostics, markup(body) if (body := _markdown_of(record)) is not None else None, seen)
-            for record, diagnostics, seen in loaded]
-
-
-def _markdown_of(record: Record | None) -> str | None:
-    """The Markdown a record's page shows: a creator's bio, a published product's body; else None."""
-    if record is None or getattr(record, "draft", False):
-        return None
-    return record.bio if hasattr(record, "bio") else record.body  # type: ignore[union-attr]
+    # A draft's page is never built: its Markdown is not rendered.
+    return [(record, diagnostics, None if record is None or getattr(record, "draft", False)
+             else markup(markdown_source(record)), seen) for record, diagnostics, seen in loaded]
 
 
 # --- rendering pages -------------------------------------------------------------------

@@ -22,6 +22,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from functions.catalog import Catalog, PartnerEntry, product_line
@@ -467,13 +468,11 @@ class _Rendering:
         self.workers, self.cache, self.progress, self.templates, self.args = workers, cache, progress, templates, args
         self.batches: list[Iterator[list[str]]] = []
         self.submitted: set[str] = set()
-        self.cards: Mapping[str, ProductCard] = {}
         self.shared: Shared | bool | None = None    # False: none could be written
         self.parallel: bool | None = None
 
     def submit(self, jobs: list[PageJob], cards: Mapping[str, ProductCard]) -> None:
         """Hand ``jobs`` out; ``cards``: the plan's cards so far, which workers get once (see Shared)."""
-        self.cards = cards
         if self.parallel is None:   # decided once per build: a full build has started the workers
             self.parallel = self.workers.pool is not None or len(jobs) >= PARALLEL_THRESHOLD
         self.cache.commit()     # worker processes read rendered Markdown from the cache while they render
@@ -487,13 +486,13 @@ class _Rendering:
         chunk = max(16, min(256, sum(map(_cost, jobs)) // (self.workers.jobs * 8) or 1))
         self.batches.append(self.workers.map_chunks(
             render_chunk, jobs, self.args, chunk=chunk, inline_below=0 if self.parallel else len(jobs) + 1,
-            done=self.progress.advance, weight=_cost, pack=self._pack))
+            done=self.progress.advance, weight=_cost, pack=partial(self._pack, cards)))
         self.submitted.update(job.out for job in jobs)
 
-    def _pack(self, part: list[PageJob]) -> Packed | list[PageJob]:
+    def _pack(self, cards: Mapping[str, ProductCard], part: list[PageJob]) -> Packed | list[PageJob]:
         if self.shared is None:     # the first part for a worker: the cards planned so far go once
             try:
-                self.shared = Shared(self.cards.values())
+                self.shared = Shared(cards.values())
             except OSError:         # no writable temporary folder: every part carries its cards
                 self.shared = False
         return self.shared.pack(part) if self.shared else part
